@@ -1,0 +1,1 @@
+"""cocotb + pyuvm verification environment for the NEURAL core."""

@@ -1,0 +1,115 @@
+"""Build and run one simulation test (all or one of its parameter sets) on Icarus or Verilator."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import random
+import sys
+from pathlib import Path
+
+from cocotb_tools.runner import get_results, get_runner
+
+from verif.registry import ROOT, TESTS, TESTS_DIR, SimTest
+
+log = logging.getLogger("neural.run")
+SIMS = ("verilator", "icarus")
+
+
+def build_dir(test: SimTest, sim: str, config: str) -> Path:
+    return ROOT / "build" / "sim" / sim / test.name / config
+
+
+def run_one(
+    test: SimTest,
+    sim: str,
+    config: str,
+    seed: int,
+    waves: bool = False,
+    testcase: str | None = None,
+    extra: dict | None = None,
+) -> tuple[int, int]:
+    """Build (if needed) and run one configuration; returns (tests run, tests failed)."""
+    if sim not in SIMS:
+        raise SystemExit(f"unknown simulator {sim!r}; choose one of {', '.join(SIMS)}")
+    params = test.configs.get(config)
+    if params is None:
+        raise SystemExit(
+            f"{test.name} has no config {config!r}; choose one of {', '.join(test.configs)}"
+        )
+    bdir = build_dir(test, sim, config)
+    runner = get_runner(sim)
+    build_args: list[str] = []
+    if sim == "verilator":
+        # --assert turns the RTL's immediate assertions on; -O3 pays back on long runs.
+        build_args = ["--assert", "-O3", "-Wno-fatal"]
+    runner.build(
+        sources=test.source_paths(),
+        hdl_toplevel=test.toplevel,
+        parameters=params,
+        build_args=build_args,
+        build_dir=bdir,
+        timescale=("1ns", "1ps"),
+        waves=waves,
+    )
+    pythonpath = os.pathsep.join([str(ROOT), str(TESTS_DIR), os.environ.get("PYTHONPATH", "")])
+    env = {
+        "PYTHONPATH": pythonpath,
+        "NEURAL_TEST": test.name,
+        "NEURAL_SIM": sim,
+        "NEURAL_CONFIG": config,
+        "NEURAL_PARAMS": json.dumps(params),
+        "NEURAL_OUT_DIR": str(bdir),
+        "NEURAL_EXTRA": json.dumps(extra or {}),
+    }
+    results = runner.test(
+        test_module=test.name,
+        hdl_toplevel=test.toplevel,
+        test_dir=TESTS_DIR,
+        build_dir=bdir,
+        seed=seed,
+        extra_env=env,
+        waves=waves,
+        testcase=testcase,
+        results_xml=str(bdir / "results.xml"),
+        timescale=("1ns", "1ps"),
+    )
+    return get_results(results)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("test", help=f"one of: {', '.join(TESTS)}")
+    ap.add_argument("--sim", default="verilator", choices=SIMS)
+    ap.add_argument("--config", default="all", help="parameter set id, or 'all'")
+    ap.add_argument("--seed", type=int, default=None, help="random seed (default: new one)")
+    ap.add_argument("--waves", action="store_true", help="dump waveforms (FST/VCD) in build/")
+    ap.add_argument("--testcase", default=None, help="run only this test class")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+
+    test = TESTS.get(args.test)
+    if test is None:
+        log.error("unknown test %r; known tests: %s", args.test, ", ".join(TESTS))
+        return 2
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
+    configs = list(test.configs) if args.config == "all" else [args.config]
+    failed_runs = []
+    for config in configs:
+        log.info("%s [%s] on %s, seed %d", test.name, config, args.sim, seed)
+        ran, failed = run_one(test, args.sim, config, seed, args.waves, args.testcase)
+        if failed or ran == 0:
+            failed_runs.append(config)
+    cmd = f"make sim TEST={test.name} SIM={args.sim} SEED={seed}"
+    if failed_runs:
+        for config in failed_runs:
+            log.error("FAILED %s [%s]; rerun: %s CONFIG=%s", test.name, config, cmd, config)
+        return 1
+    log.info("PASSED %s on %s, %d configs, seed %d", test.name, args.sim, len(configs), seed)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
