@@ -53,7 +53,7 @@ endif
 test: lint $(STAMP)
 	$(PY) -m pytest -n $(JOBS) --junitxml=build/test-results.xml
 
-lint: lint-rtl lint-py
+lint: lint-rtl lint-py fusesoc-lint
 
 lint-rtl: $(STAMP)
 	@for top in $(RTL_TOPS); do \
