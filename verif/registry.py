@@ -1,13 +1,21 @@
-"""Every simulation test: its top level, RTL sources and the parameter sets it runs with."""
+"""Every simulation test: its top level, RTL sources and parameter sets, read from
+`verif/tests/<test>.yaml` beside each cocotb test module."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 RTL = ROOT / "rtl"
 TESTS_DIR = Path(__file__).resolve().parent / "tests"
+
+
+class SpecError(ValueError):
+    """A test spec file is malformed."""
 
 
 @dataclass(frozen=True)
@@ -17,39 +25,44 @@ class SimTest:
     name: str  # also the Python module in verif/tests
     toplevel: str
     sources: tuple[str, ...]  # relative to rtl/, in compile order
-    configs: dict[str, dict[str, int]] = field(default_factory=dict)  # config id -> parameters
+    configs: dict[str, dict[str, Any]] = field(default_factory=dict)  # config id -> parameters
     description: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)  # handed to the test as NEURAL_EXTRA
 
     def source_paths(self) -> list[Path]:
         return [RTL / s for s in self.sources]
 
 
-TESTS: dict[str, SimTest] = {
-    t.name: t
-    for t in [
-        SimTest(
-            name="test_elastic_fifo",
-            toplevel="elastic_fifo",
-            sources=("elastic_fifo.sv",),
-            configs={
-                "w8_d2": {"Width": 8, "Depth": 2},
-                "w1_d3": {"Width": 1, "Depth": 3},
-                "w16_d5": {"Width": 16, "Depth": 5},
-                "w40_d16": {"Width": 40, "Depth": 16},
-            },
-            description="elastic FIFO: order, data, level/flags, throughput, empty/full corners",
-        ),
-        SimTest(
-            name="test_event_filter",
-            toplevel="event_filter",
-            sources=("event_filter.sv",),
-            configs={
-                "c1": {"Channels": 1, "PosW": 4},
-                "c37": {"Channels": 37, "PosW": 10},
-                "c64": {"Channels": 64, "PosW": 10},
-                "c512": {"Channels": 512, "PosW": 10},
-            },
-            description="event filter: sparsity 0..100%, lowest channel first, last flag, timing",
-        ),
-    ]
-}
+def load_spec(path: Path) -> SimTest:
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise SpecError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise SpecError(f"{path}: expected a mapping at the top level")
+    missing = {"toplevel", "sources", "configs"} - set(raw)
+    if missing:
+        raise SpecError(f"{path}: missing keys {sorted(missing)}")
+    test = SimTest(
+        name=path.stem,
+        toplevel=str(raw["toplevel"]),
+        sources=tuple(raw["sources"]),
+        configs={str(k): dict(v or {}) for k, v in raw["configs"].items()},
+        description=str(raw.get("description", "")),
+        extra=dict(raw.get("extra") or {}),
+    )
+    for src in test.source_paths():
+        if not src.is_file():
+            raise SpecError(f"{path}: source {src} does not exist")
+    if not (TESTS_DIR / f"{test.name}.py").is_file():
+        raise SpecError(f"{path}: no cocotb module {test.name}.py beside it")
+    if not test.configs:
+        raise SpecError(f"{path}: needs at least one config")
+    return test
+
+
+def load_tests() -> dict[str, SimTest]:
+    return {p.stem: load_spec(p) for p in sorted(TESTS_DIR.glob("test_*.yaml"))}
+
+
+TESTS: dict[str, SimTest] = load_tests()

@@ -99,7 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     failed_runs = []
     for config in configs:
         log.info("%s [%s] on %s, seed %d", test.name, config, args.sim, seed)
-        ran, failed = run_one(test, args.sim, config, seed, args.waves, args.testcase)
+        ran, failed = run_one(
+            test, args.sim, config, seed, args.waves, args.testcase, extra=test.extra
+        )
         if failed or ran == 0:
             failed_runs.append(config)
     cmd = f"make sim TEST={test.name} SIM={args.sim} SEED={seed}"

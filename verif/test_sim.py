@@ -25,6 +25,7 @@ def test_simulation(name: str, config: str, sim: str) -> None:
     seed = run_seed()
     rerun = f"make sim TEST={name} SIM={sim} CONFIG={config} SEED={seed}"
     print(f"seed {seed}; rerun: {rerun}")
-    ran, failed = run_one(TESTS[name], sim, config, seed)
+    test = TESTS[name]
+    ran, failed = run_one(test, sim, config, seed, extra=test.extra)
     assert ran > 0, f"no cocotb test ran; rerun: {rerun}"
     assert failed == 0, f"{failed} of {ran} cocotb tests failed; rerun: {rerun}"
