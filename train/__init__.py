@@ -1,0 +1,1 @@
+"""Training, BN folding, quantisation-aware fine-tuning and export of the T=1 spiking networks."""

@@ -1,0 +1,1 @@
+"""Tests of the training, folding, QAT and export code."""
