@@ -12,7 +12,6 @@ is provably below 2**53 (then every float64 operation is exact); otherwise int64
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 _EXACT = 2**53
 
@@ -33,10 +32,15 @@ def _unbatch(y: np.ndarray, single: bool) -> np.ndarray:
 def int_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Exact integer ``a @ b`` as int64 (float64 BLAS when provably exact, else int64)."""
     amax = int(np.abs(a).max(initial=0))
-    bsum = int(np.abs(b.astype(np.int64)).sum(axis=0).max(initial=0))
-    if amax * bsum < _EXACT:
+    if _exact_in_float(amax, b):
         return (a.astype(np.float64) @ b.astype(np.float64)).astype(np.int64)
     return a.astype(np.int64) @ b.astype(np.int64)
+
+
+def _exact_in_float(amax: int, b: np.ndarray) -> bool:
+    """True if every partial sum of ``a @ b`` with ``|a| <= amax`` stays below 2**53."""
+    bsum = int(np.abs(b.astype(np.int64)).sum(axis=0).max(initial=0))
+    return amax * bsum < _EXACT
 
 
 def conv_acc(x: np.ndarray, w: np.ndarray, stride: int = 1, pad: int | None = None) -> np.ndarray:
@@ -47,12 +51,24 @@ def conv_acc(x: np.ndarray, w: np.ndarray, stride: int = 1, pad: int | None = No
     if k != k2 or xb.shape[1] != cin:
         raise ValueError(f"weights {w.shape} do not fit input {xb.shape}")
     pad = k // 2 if pad is None else pad
+    exact = _exact_in_float(int(np.abs(xb).max(initial=0)), w.reshape(cout, -1).T)
+    dt = np.float64 if exact else np.int64
+    xh = xb.transpose(0, 2, 3, 1).astype(dt)  # NHWC: one kernel tap is one matmul
     if pad:
-        xb = np.pad(xb, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    win = sliding_window_view(xb, (k, k), axis=(2, 3))[:, :, ::stride, ::stride]
-    n, _, ho, wo = win.shape[:4]
-    cols = win.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, cin * k * k)
-    acc = int_matmul(cols, w.reshape(cout, -1).T)
+        xh = np.pad(xh, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+    n, hp, wp, _ = xh.shape
+    ho, wo = (hp - k) // stride + 1, (wp - k) // stride + 1
+    wt = w.astype(dt)
+    acc = np.zeros((n * ho * wo, cout), dtype=dt)
+    for dy in range(k):
+        for dx in range(k):
+            tap = xh[
+                :,
+                dy : dy + (ho - 1) * stride + 1 : stride,
+                dx : dx + (wo - 1) * stride + 1 : stride,
+            ]
+            acc += tap.reshape(-1, cin) @ wt[:, :, dy, dx].T
+    acc = acc.astype(np.int64)
     return _unbatch(acc.reshape(n, ho, wo, cout).transpose(0, 3, 1, 2), single)
 
 
@@ -79,17 +95,17 @@ def bitplanes(pixels: np.ndarray) -> np.ndarray:
 def first_layer_acc(
     pixels: np.ndarray, w: np.ndarray, stride: int = 1, pad: int | None = None
 ) -> np.ndarray:
-    """First-layer accumulators from bit-planes: plane b adds ``conv(plane_b, w << b)``.
+    """First-layer accumulators from bit-planes: plane b contributes ``conv(plane_b, w << b)``.
 
-    Equals ``conv_acc(pixels, w)`` exactly; this is the order the event datapath uses.
+    Equals ``conv_acc(pixels, w)`` exactly. The 8 planes are stacked as 8*cin binary input
+    channels (plane-major) with weights ``w << b``, so one conv adds all planes.
     """
+    pb, single = _batch(pixels)
     w64 = np.asarray(w).astype(np.int64)
-    planes = bitplanes(pixels)
-    acc = None
-    for b in range(8):
-        part = conv_acc(planes[b], w64 << b, stride, pad)
-        acc = part if acc is None else acc + part
-    return acc
+    planes = bitplanes(pb)  # [8, N, C, H, W]
+    stacked = planes.transpose(1, 0, 2, 3, 4).reshape(pb.shape[0], -1, *pb.shape[2:])
+    wstack = np.concatenate([w64 << b for b in range(8)], axis=1)
+    return _unbatch(conv_acc(stacked, wstack, stride, pad), single)
 
 
 def maxpool_or(s: np.ndarray) -> np.ndarray:

@@ -1,0 +1,33 @@
+"""The shipped packages: golden integer model and fine-tuned torch model agree on real images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import golden
+from train.checkpoint import load_checkpoint
+from train.engine import model_from_checkpoint
+
+from .conftest import nchw
+
+MODELS = sorted((Path(__file__).resolve().parents[2] / "models").glob("*.npz"))
+
+
+def test_packages_are_shipped():
+    assert MODELS, "no exported package in models/"
+
+
+@pytest.mark.parametrize("path", MODELS, ids=[p.stem for p in MODELS])
+def test_shipped_package_agrees_with_torch(path, test_images):
+    pkg = golden.load_package(path)
+    net = model_from_checkpoint(load_checkpoint(path.with_suffix(".pt")))
+    with torch.no_grad():
+        t_logits = net(nchw(test_images), integer=True).numpy().astype(np.int64)
+    g_logits, g_pred = golden.predict(pkg, test_images)
+    assert np.array_equal(g_logits, t_logits)
+    assert np.array_equal(g_pred, t_logits.argmax(1))
+    assert path.stat().st_size < 4 * 2**20 and path.with_suffix(".pt").stat().st_size < 4 * 2**20
