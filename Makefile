@@ -15,19 +15,24 @@ SIM    ?= verilator
 SEED   ?=
 CONFIG ?= all
 WAVES  ?= 0
-# pytest-xdist workers for make test
+# Regression knobs: make regress [SEEDS=<n>] [SIM=both|verilator|icarus] [JOBS=<n>]
+SEEDS  ?= 5
 JOBS   ?= 2
+# Seeds per test and config in make test (CI)
+CI_SEEDS ?= 1
 
 RTL_FILES  := $(wildcard rtl/*.sv)
 RTL_TOPS   := $(basename $(notdir $(RTL_FILES)))
 PY_DIRS    := golden train verif tools fpga
 
-.PHONY: help bootstrap sim test lint lint-rtl lint-py fusesoc-lint train accuracy clean
+.PHONY: help bootstrap sim test unit regress lint lint-rtl lint-py fusesoc-lint train accuracy clean
 
 help:
 	@echo "make test                      lint + every unit and simulation test (CI entry point)"
 	@echo "make sim TEST=<name> [SIM=verilator|icarus] [SEED=n] [CONFIG=id] [WAVES=1]"
 	@echo "                               one simulation test; tests: $$($(PY) -c 'from verif.registry import TESTS; print(" ".join(TESTS))' 2>/dev/null)"
+	@echo "make regress [SEEDS=5] [SIM=both|verilator|icarus] [JOBS=2]"
+	@echo "                               every test, seeds, coverage, plan status: build/regress/report.md"
 	@echo "make lint                      Verilator -Wall, slang, Verible on rtl/; ruff on Python"
 	@echo "make fusesoc-lint              fusesoc run --target lint neural"
 	@echo "make bootstrap                 install the toolchain into $(VENV) (done by every target)"
@@ -50,8 +55,15 @@ else
 	  $(if $(SEED),--seed $(SEED)) $(if $(filter 1 yes true,$(WAVES)),--waves)
 endif
 
-test: lint $(STAMP)
-	$(PY) -m pytest -n $(JOBS) --junitxml=build/test-results.xml
+test: lint unit
+	$(PY) -m verif.regress --seeds $(CI_SEEDS) --sim both --jobs $(JOBS)
+
+unit: $(STAMP)
+	$(PY) -m pytest -n $(JOBS) --junitxml=build/unit-results.xml
+
+regress: $(STAMP)
+	$(PY) -m verif.regress --seeds $(SEEDS) --sim $(if $(filter command line,$(origin SIM)),$(SIM),both) \
+	  --jobs $(JOBS) $(if $(SEED),--seed $(SEED))
 
 lint: lint-rtl lint-py fusesoc-lint
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import random
 import sys
 from pathlib import Path
@@ -18,8 +17,8 @@ log = logging.getLogger("neural.run")
 SIMS = ("verilator", "icarus")
 
 
-def build_dir(test: SimTest, sim: str, config: str) -> Path:
-    return ROOT / "build" / "sim" / sim / test.name / config
+def build_dir(test: SimTest, sim: str, config: str, code_coverage: bool = False) -> Path:
+    return ROOT / "build" / ("sim-cov" if code_coverage else "sim") / sim / test.name / config
 
 
 def run_one(
@@ -30,8 +29,14 @@ def run_one(
     waves: bool = False,
     testcase: str | None = None,
     extra: dict | None = None,
+    run_dir: Path | None = None,
+    code_coverage: bool = False,
 ) -> tuple[int, int]:
-    """Build (if needed) and run one configuration; returns (tests run, tests failed)."""
+    """Build (if needed) and run one configuration; returns (tests run, tests failed).
+
+    The model is built once per (simulator, test, config) under build/; `run_dir` (default: the
+    build directory) receives the results, statistics and coverage of this run, so several seeds
+    can run from one build. `code_coverage` builds Verilator with line and toggle coverage."""
     if sim not in SIMS:
         raise SystemExit(f"unknown simulator {sim!r}; choose one of {', '.join(SIMS)}")
     params = test.configs.get(config)
@@ -39,12 +44,16 @@ def run_one(
         raise SystemExit(
             f"{test.name} has no config {config!r}; choose one of {', '.join(test.configs)}"
         )
-    bdir = build_dir(test, sim, config)
+    bdir = build_dir(test, sim, config, code_coverage and sim == "verilator")
+    rdir = run_dir or bdir
+    rdir.mkdir(parents=True, exist_ok=True)
     runner = get_runner(sim)
     build_args: list[str] = []
     if sim == "verilator":
         # --assert turns the RTL's immediate assertions on; -O3 pays back on long runs.
         build_args = ["--assert", "-O3", "-Wno-fatal"]
+        if code_coverage:
+            build_args += ["--coverage-line", "--coverage-toggle"]
     runner.build(
         sources=test.source_paths(),
         hdl_toplevel=test.toplevel,
@@ -54,26 +63,28 @@ def run_one(
         timescale=("1ns", "1ps"),
         waves=waves,
     )
-    pythonpath = os.pathsep.join([str(ROOT), str(TESTS_DIR), os.environ.get("PYTHONPATH", "")])
+    # The runner hands this process's sys.path to the simulator as PYTHONPATH.
+    for path in (str(TESTS_DIR), str(ROOT)):
+        if path not in sys.path:
+            sys.path.insert(0, path)
     env = {
-        "PYTHONPATH": pythonpath,
         "NEURAL_TEST": test.name,
         "NEURAL_SIM": sim,
         "NEURAL_CONFIG": config,
         "NEURAL_PARAMS": json.dumps(params),
-        "NEURAL_OUT_DIR": str(bdir),
+        "NEURAL_OUT_DIR": str(rdir),
         "NEURAL_EXTRA": json.dumps(extra or {}),
     }
     results = runner.test(
         test_module=test.name,
         hdl_toplevel=test.toplevel,
-        test_dir=TESTS_DIR,
+        test_dir=rdir,
         build_dir=bdir,
         seed=seed,
         extra_env=env,
         waves=waves,
         testcase=testcase,
-        results_xml=str(bdir / "results.xml"),
+        results_xml=str(rdir / "results.xml"),
         timescale=("1ns", "1ps"),
     )
     return get_results(results)

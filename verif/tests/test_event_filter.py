@@ -165,7 +165,13 @@ class EventFilterTest(BaseTest):
     def make_words(self, rng) -> list[dict[str, int]]:
         channels, posw = self.tb.params["Channels"], self.tb.params["PosW"]
         full = (1 << channels) - 1
-        words = [{"word": 0, "pos": 0}, {"word": full, "pos": 1}, {"word": 0, "pos": 2}]
+        all_but_one = full ^ (1 << rng.randrange(channels))
+        words = [
+            {"word": 0, "pos": 0},
+            {"word": full, "pos": 1},
+            {"word": 0, "pos": 2},
+            {"word": all_but_one, "pos": 3},
+        ]
         events = channels
         while events < self.EVENT_BUDGET and len(words) < 400:
             p = rng.choice(DENSITIES)
