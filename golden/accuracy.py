@@ -87,10 +87,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--images", type=int, default=10000, help="first N CIFAR-10 test images")
     p.add_argument("--data", default=str(DEFAULT_DATA), help="folder with cifar10_test.npz")
-    p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="torch threads (numpy's BLAS follows OPENBLAS_NUM_THREADS)",
+    )
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    os.environ.setdefault("OMP_NUM_THREADS", str(a.threads))
     paths = [resolve(m) for m in a.model] if a.model else sorted(MODELS.glob("*.npz"))
     if not paths:
         log.error("no packages found in %s", MODELS)

@@ -100,3 +100,16 @@ def test_kd_loss():
     p = torch.softmax(t / 4, 1)
     kl = (p * (p.log() - torch.log_softmax(s / 4, 1))).sum(1).mean()
     assert torch.allclose(kd_loss(s, y, t, 4.0, 0.9), 0.1 * ce + 0.9 * 16 * kl, atol=1e-5)
+
+
+def test_cifar10_pickle_reader(tmp_path):
+    d = tmp_path / "cifar-10-batches-py"
+    d.mkdir()
+    rng = np.random.default_rng(1)
+    names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+    for name in names:
+        data = rng.integers(0, 256, size=(2, 3072), dtype=np.uint8)
+        with open(d / name, "wb") as f:
+            pickle.dump({b"data": data, b"labels": [1, 9]}, f)
+    ds = load_pickle_cifar(tmp_path, "cifar10")
+    assert ds.classes == 10 and ds.train.x.shape == (10, 3, 32, 32) and len(ds.test.y) == 2
