@@ -251,17 +251,19 @@ def train_stage(cfg: Config, stage: str, ds: Dataset | None = None) -> Path:
     )
     history: list[dict] = []
     start = 0
+    initial_acc = None
     if state is not None:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         sched.load_state_dict(state["sched"])
         history, start = list(state["history"]), int(state["epoch"])
+        initial_acc = state.get("initial_acc")
         log.info("%s: resuming after epoch %d", name, start)
     else:
         history = []
-        if stage == "qat" and dd.main:
-            acc0 = evaluate(model, ds.test, dd)
-            log.info("%s: quantised model before fine-tuning: %.2f%%", name, acc0)
+        if stage == "qat":
+            initial_acc = evaluate(model, ds.test, dd)
+            log.info("%s: quantised model before fine-tuning: %.2f%%", name, initial_acc)
     ddp = DistributedDataParallel(model) if dd.world > 1 else model
 
     for epoch in range(start, epochs):
@@ -299,6 +301,7 @@ def train_stage(cfg: Config, stage: str, ds: Dataset | None = None) -> Path:
                     "epochs": epochs,
                     "done": epoch + 1 == epochs,
                     "history": history,
+                    "initial_acc": initial_acc,
                     "config": asdict(cfg),
                 },
             )
