@@ -277,6 +277,7 @@ class W2ttfsTest(BaseTest):
             self.dut.cfg_ws_log2_i.value = wsl
             await RisingEdge(self.clk)
             ws, nw = 1 << wsl, 1 << (hwl - wsl)
+            self.logger.info("map %dx%d, window %dx%d", 1 << hwl, 1 << hwl, ws, ws)
             weights = await self.load_weights(rng, channels * nw * nw)
             deck = CountDeck(rng, ws * ws)
             bias = np.zeros(classes, dtype=np.int64)
