@@ -71,27 +71,25 @@ module qk_attention #(
     return id;
   endfunction
 
-  // Mask bit per head for one Q word: the head's spike count reaches theta_tok.
-  function automatic logic [MaxHeads-1:0] token_mask(input logic [Channels-1:0] word,
-                                                     input logic [3:0] heads,
-                                                     input logic [ChW-1:0] theta);
-    logic [MaxHeads-1:0][ChW-1:0] sum;
-    logic [MaxHeads-1:0]          m;
-    sum = '0;
-    for (int c = 0; c < Channels; c++) begin
-      for (int h = 0; h < MaxHeads; h++) begin
-        if (head_id(c, heads) == HeadW'($unsigned(h))) sum[h] = sum[h] + ChW'(word[c]);
-      end
-    end
-    for (int h = 0; h < MaxHeads; h++) m[h] = (sum[h] >= theta);
-    return m;
+  function automatic logic [ChW-1:0] popcount(input logic [Channels-1:0] v);
+    logic [ChW-1:0] n;
+    n = '0;
+    for (int c = 0; c < Channels; c++) n = n + ChW'(v[c]);
+    return n;
   endfunction
 
   for (genvar c = 0; c < Channels; c++) begin : g_head
     assign head_of[c] = head_id(c, cfg_heads_i);
   end
 
-  assign tok_mask = token_mask(in_word_i, cfg_heads_i, cfg_theta_tok_i);
+  // Mask bit per head for the incoming Q word: the head's spike count reaches theta_tok.
+  for (genvar h = 0; h < MaxHeads; h++) begin : g_tok
+    logic [Channels-1:0] own;  // channels of head h
+    for (genvar c = 0; c < Channels; c++) begin : g_own
+      assign own[c] = (head_of[c] == HeadW'($unsigned(h)));
+    end
+    assign tok_mask[h] = (popcount(in_word_i & own) >= cfg_theta_tok_i);
+  end
 
   always_comb begin
     for (int c = 0; c < Channels; c++) begin
