@@ -227,13 +227,15 @@ class QkAttentionTest(BaseTest):
                     out.append(dict(mode=mode, heads=heads, theta=theta, q=q_kind, shape=shape))
             # Every threshold class once more, so that each coverage bin is reached.
             for theta_kind in THETA_BINS:
-                heads = rng.choice(head_counts(c)) if mode == "token" else 1
-                shape = rng.choice(small)
+                # Sums that reach at least 6, so that 1, 2, the middle and the top differ.
+                wide = [h for h in head_counts(c) if c // h >= 6] or [1]
+                heads = rng.choice(wide) if mode == "token" else 1
+                shape = rng.choice([s for s in small if s[0] * s[1] >= 6])
                 top = c // heads if mode == "token" else shape[0] * shape[1]
                 theta = {
                     "1": 1,
                     "2": 2,
-                    "middle": max(1, top // 2),
+                    "middle": max(3, top // 2),
                     "max": top,
                     "above_max": top + 1,
                 }[theta_kind]
