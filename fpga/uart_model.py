@@ -35,15 +35,20 @@ class UartModel:
 
     # ------------------------------------------------------------------ send
     async def write(self, data: bytes) -> None:
-        bit = Timer(round(self.bit_ps * (1.0 + self.skew)), unit="ps")
+        bit_ps = round(self.bit_ps * (1.0 + self.skew))
+        # Runs of equal bits are driven with one timer each (fewer simulator callbacks).
+        levels: list[int] = []
         for byte in data:
-            frame = [0] + [(byte >> i) & 1 for i in range(8)] + [1]
-            for level in frame:
-                self.to_dut.value = level
-                await bit
-            for _ in range(self.gap_bits):
-                await bit
-            self.sent += 1
+            levels += [0] + [(byte >> i) & 1 for i in range(8)] + [1] * (1 + self.gap_bits)
+        i = 0
+        while i < len(levels):
+            j = i
+            while j < len(levels) and levels[j] == levels[i]:
+                j += 1
+            self.to_dut.value = levels[i]
+            await Timer((j - i) * bit_ps, unit="ps")
+            i = j
+        self.sent += len(data)
 
     async def write_bad_frame(self, byte: int) -> None:
         """A frame whose stop bit is low (framing error at the receiver)."""

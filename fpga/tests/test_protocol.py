@@ -115,3 +115,15 @@ def test_inference_over_a_fake_bridge():
     big = list(range(10_000))
     link.run(proto.send_packet(big, chunk=4096))
     assert bridge.stream[len(image) :] == big
+
+
+def test_host_ping_and_caps(monkeypatch, capsys):
+    from fpga import host
+
+    bridge = FakeBridge()
+    bridge.regs[proto.REG_CAPS] = 8 | 7 << 8 | 5 << 12  # the default core: Lanes 8, MaxC 128
+    monkeypatch.setattr(host, "open_link", lambda port, baud, timeout: proto.SerialLink(bridge))
+    assert host.main(["--port", "fake", "--ping"]) == 0
+    host.check_caps(host.proto.SerialLink(bridge).run(proto.check_core()), {})
+    with pytest.raises(SystemExit):
+        host.check_caps({"caps": 28 | 9 << 8 | 5 << 12}, {})
