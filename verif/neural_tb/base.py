@@ -13,7 +13,7 @@ from typing import Any
 import cocotb
 import cocotb.utils
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, RisingEdge
+from cocotb.triggers import ClockCycles
 from pyuvm import ConfigDB, uvm_env, uvm_test
 
 from verif.neural_tb.coverage import report_coverage
@@ -104,11 +104,20 @@ class BaseTest(uvm_test):
     def done(self) -> bool:
         raise NotImplementedError
 
-    async def wait_until(self, cond: Callable[[], bool], max_cycles: int, what: str) -> None:
-        for _ in range(max_cycles):
+    async def wait_until(
+        self,
+        cond: Callable[[], bool],
+        max_cycles: int,
+        what: str | Callable[[], str],
+        poll: int = 1,
+    ) -> None:
+        """Wait for `cond`, checking it every `poll` cycles (coarse polling keeps Python out of
+        long runs); fail after `max_cycles`."""
+        for _ in range(0, max_cycles, poll):
             if cond():
                 return
-            await RisingEdge(self.clk)
+            await ClockCycles(self.clk, poll)
+        what = what() if callable(what) else what
         raise TimeoutError(f"{what} not reached within {max_cycles} cycles")
 
     async def run_phase(self) -> None:

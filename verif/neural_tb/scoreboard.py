@@ -66,6 +66,7 @@ class InOrderScoreboard(uvm_component):
         self.actual_fifo = uvm_tlm_analysis_fifo("actual_fifo", self)
         self.matched = 0
         self.mismatches: list[Mismatch] = []
+        self.last_actual: Any = None
         self._history: deque[tuple[Any, Any]] = deque(maxlen=self.CONTEXT)
 
     def connect_phase(self) -> None:
@@ -76,6 +77,7 @@ class InOrderScoreboard(uvm_component):
         index = 0
         while True:
             actual = await self.actual_fifo.get()
+            self.last_actual = actual
             ok, expected = self.expected_fifo.try_get()
             if not ok:
                 self._record(Mismatch(index, None, actual, "output with no prediction"))
