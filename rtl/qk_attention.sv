@@ -162,6 +162,28 @@ module qk_attention #(
     end
   end
 
+  // From a Q map's first word to its K map's last word the configuration must not move: heads
+  // and theta_tok act while Q passes, heads and theta_ch while K passes.
+  logic                attn_busy;
+  logic [4+ChW+PosW+1:0] cfg_map, cfg_now;
+  assign cfg_now = {cfg_channel_i, cfg_heads_i, cfg_theta_tok_i, cfg_theta_ch_i};
+  always @(posedge clk_i) begin
+    if (rst_i) begin
+      attn_busy <= 1'b0;
+    end else begin
+      if (attn_busy) begin
+        assert (cfg_now == cfg_map)
+          else $error("qk_attention: configuration changed between a Q map and its K map");
+      end
+      if (take_q && !attn_busy) begin
+        attn_busy <= 1'b1;
+        cfg_map   <= cfg_now;
+      end else if (take_k && in_last_i) begin
+        attn_busy <= 1'b0;
+      end
+    end
+  end
+
   always @(posedge clk_i) begin
     if (!rst_i && take) begin
       assert (in_role_i != 2'd3) else $error("qk_attention: word with the undefined role 3");

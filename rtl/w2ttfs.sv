@@ -142,6 +142,19 @@ module w2ttfs #(
     end
   end
 
+  // The configuration of a map is the one seen when its first word was taken.
+  logic [2:0] hw_log2_map;
+  logic [1:0] ws_log2_map;
+  always @(posedge clk_i) begin
+    if (idle_o) begin
+      hw_log2_map <= cfg_hw_log2_i;
+      ws_log2_map <= cfg_ws_log2_i;
+    end else if (!rst_i) begin
+      assert (cfg_hw_log2_i == hw_log2_map && cfg_ws_log2_i == ws_log2_map)
+        else $error("w2ttfs: configuration changed while a map is in flight");
+    end
+  end
+
   always @(posedge clk_i) begin
     if (!rst_i) begin
       if (word_valid_i || emit_q) begin
