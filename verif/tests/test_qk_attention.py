@@ -241,6 +241,10 @@ class QkAttentionTest(BaseTest):
                 }[theta_kind]
                 q = rng.choice(["sparse", "dense"])
                 out.append(dict(mode=mode, heads=heads, theta=theta, q=q, shape=shape))
+            # Masks that are all set (all-one Q) and all clear (all-zero Q) in every mode.
+            heads = max(head_counts(c)) if mode == "token" else 1
+            for q in ("ones", "zero"):
+                out.append(dict(mode=mode, heads=heads, theta=1, q=q, shape=rng.choice(small)))
         big = shapes[-1]
         out.append(dict(mode="token", heads=max(head_counts(c)), theta=1, q="sparse", shape=big))
         out.append(dict(mode="channel", heads=1, theta=3, q="sparse", shape=big))
