@@ -126,10 +126,8 @@ module conv_layer #(
 
   // Output words hold only the groups that exist; higher slices read as zero.
   logic [MaxCout-1:0] out_mask;
-  always_comb begin
-    for (int s = 0; s < Groups; s++) begin
-      out_mask[s*Lanes +: Lanes] = {Lanes{32'(cout_q) > $unsigned(s * Lanes)}};
-    end
+  for (genvar s = 0; s < Groups; s++) begin : g_mask
+    assign out_mask[s*Lanes +: Lanes] = {Lanes{32'(cout_q) > $unsigned(s * Lanes)}};
   end
 
   // ---------------------------------------------------------------------------------------------
@@ -427,12 +425,11 @@ module conv_layer #(
     .owr_data_o  (owr_data)
   );
 
-  always_comb begin
-    ord_slice = '0;
-    for (int s = 0; s < Groups; s++) begin
-      if (grp_q == GW'($unsigned(s))) ord_slice = out_rdata[s*Lanes +: Lanes];
-    end
+  logic [Lanes-1:0] out_slices [Groups];
+  for (genvar s = 0; s < Groups; s++) begin : g_slice
+    assign out_slices[s] = out_rdata[s*Lanes +: Lanes];
   end
+  assign ord_slice = out_slices[grp_q];
 
   // Unloader
   localparam int OutDepth = 4;
@@ -537,7 +534,7 @@ module conv_layer #(
   end
 
   always_ff @(posedge clk_i) begin
-    if (start_fire) begin
+    if (rst_i || start_fire) begin
       clr_cnt_q <= '0;
       grp_q     <= '0;
       wbase_q   <= '0;

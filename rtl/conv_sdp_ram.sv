@@ -24,10 +24,19 @@ module conv_sdp_ram #(
   // A read of the word written in the same cycle returns the old word; users never rely on it.
   logic [Width-1:0] mem_q [Depth];
 
-  always_ff @(posedge clk_i) begin
-    for (int s = 0; s < Slices; s++) begin
-      if (we_i[s]) mem_q[waddr_i][s*SliceW +: SliceW] <= wdata_i[s*SliceW +: SliceW];
+  if (Slices == 1) begin : g_word
+    always_ff @(posedge clk_i) begin
+      if (we_i[0]) mem_q[waddr_i] <= wdata_i;
     end
+  end else begin : g_slices
+    always_ff @(posedge clk_i) begin
+      for (int s = 0; s < Slices; s++) begin
+        if (we_i[s]) mem_q[waddr_i][s*SliceW +: SliceW] <= wdata_i[s*SliceW +: SliceW];
+      end
+    end
+  end
+
+  always_ff @(posedge clk_i) begin
     if (re_i) rdata_o <= mem_q[raddr_i];
   end
 

@@ -71,11 +71,9 @@ module conv_weight_stage #(
   );
 
   // 9 x Lanes adders; the shift by the bit-plane is a multiplexer, not a multiplier.
-  always_comb begin
-    for (int i = 0; i < 9 * Lanes; i++) begin
-      psum_d[i*AccW +: AccW] = psum_q[i*AccW +: AccW]
-          + ({{(AccW - 8){wrow[i*8+7]}}, wrow[i*8 +: 8]} << s1_shift_q);
-    end
+  for (genvar i = 0; i < 9 * Lanes; i++) begin : g_add
+    assign psum_d[i*AccW +: AccW] = psum_q[i*AccW +: AccW]
+        + ({{(AccW - 8){wrow[i*8+7]}}, wrow[i*8 +: 8]} << s1_shift_q);
   end
 
   always_ff @(posedge clk_i) begin

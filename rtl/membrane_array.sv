@@ -89,6 +89,11 @@ module membrane_array #(
   logic [8:0]     en1;
   logic [BAW-1:0] addr1 [9];
   logic [LW-1:0]  ps1 [9];
+  logic [LW-1:0]  up_k [9];       // partial sums of kernel offset k
+
+  for (genvar k = 0; k < 9; k++) begin : g_off
+    assign up_k[k] = up_data_i[k*LW +: LW];
+  end
 
   always_comb begin
     for (int b = 0; b < 9; b++) begin
@@ -110,12 +115,7 @@ module membrane_array #(
       end
       en1[b]   = up_valid_i & hy & hx;
       addr1[b] = {qy[sy][QYW-1:0], qx[sx][QXW-1:0]};
-      ps1[b]   = '0;
-      for (int k = 0; k < 9; k++) begin
-        if (32'(sy) == $unsigned(k / 3) && 32'(sx) == $unsigned(k % 3)) begin
-          ps1[b] = up_data_i[k*LW +: LW];
-        end
-      end
+      ps1[b]   = up_k[{2'b00, sy} + {1'b0, sy, 1'b0} + {2'b00, sx}];
     end
   end
 
@@ -133,11 +133,9 @@ module membrane_array #(
     logic [BAW-1:0] waddr, raddr;
     logic [LW-1:0]  wdata;
 
-    always_comb begin
-      for (int l = 0; l < Lanes; l++) begin
-        sum2[l*AccW +: AccW] = (fwd2_q ? fwd_data_q[l*AccW +: AccW] : rdata[l*AccW +: AccW])
-                             + ps2_q[l*AccW +: AccW];
-      end
+    for (genvar l = 0; l < Lanes; l++) begin : g_lane
+      assign sum2[l*AccW +: AccW] = (fwd2_q ? fwd_data_q[l*AccW +: AccW] : rdata[l*AccW +: AccW])
+                                  + ps2_q[l*AccW +: AccW];
     end
 
     assign re    = en1[b] | (rd_en_i & (rd_bank_i == 4'($unsigned(b))));

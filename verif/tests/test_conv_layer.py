@@ -18,11 +18,14 @@ from test_conv_lib import (
     input_words,
     make_layer,
     map_words,
+    package_layers,
     random_shape,
+    synthetic_package,
     threshold_rows,
     weight_rows,
 )
 
+from golden import load_package
 from verif.neural_tb import (
     BaseEnv,
     BaseTest,
@@ -34,6 +37,9 @@ from verif.neural_tb import (
     StreamItem,
     StreamSequence,
 )
+from verif.registry import ROOT
+
+CIFAR_TEST = "/work/shared/data/cifar10_test.npz"
 
 SOURCES = {
     "cfg": ["data"],
@@ -105,8 +111,11 @@ PHASES = [(0.0, 0.0), (0.3, 0.5), (0.0, 0.8), (0.5, 0.0)]
 class ConvLayerBase(BaseTest):
     env_class = ConvLayerEnv
     coverage_prefix = "conv_layer"
+    follows_plan = True  # False: the test's own layers, whatever the config's plan says
 
     def plan(self) -> dict:
+        if not self.follows_plan:
+            return {}
         return self.tb.extra.get("plans", {}).get(self.tb.config, {})
 
     def shapes(self, rng: np.random.Generator) -> list[LayerShape]:
@@ -150,10 +159,12 @@ class ConvLayerBase(BaseTest):
         groups = s.groups(lanes)
         updates = perf["events"] * s.k * s.k * s.cout
         bound = -(-updates // (9 * lanes))
+        planes = 8 if s.pixel else 1
         self.logger.info(
-            "layer %-40s cycles %7d  events %6d  active %4d/%-4d  groups %2d  stall %d  fwd %d"
-            "  bound %d (%.2fx)",
-            s,
+            "layer %-34s in-density %.3f cycles %7d  events %6d  active %4d/%-4d  groups %2d"
+            "  stall %d  fwd %d  bound %d (%.2fx)",
+            str(s).split(" d=")[0],
+            perf["events"] / (planes * s.cin * s.h * s.w),
             perf["cycles"],
             perf["events"],
             perf["active"],
@@ -179,14 +190,46 @@ class ConvLayerBase(BaseTest):
         self.perf: list[dict[str, int]] = []
         rng = np.random.default_rng(self.tb.rng("layers").getrandbits(64))
         acc_w = self.tb.params["AccW"]
-        for i, shape in enumerate(self.shapes(rng)):
-            layer = make_layer(rng, shape, acc_w)
-            idle, stall = PHASES[i % len(PHASES)]
+        plan = self.plan()
+        x = None
+        if "image" in plan:
+            # A real CIFAR-10 test image as the first layer's pixels, [3, 32, 32].
+            images = np.load(CIFAR_TEST)["x"]
+            x = images[int(plan["image"])].transpose(2, 0, 1)
+        # Icarus evaluates the wide partial-sum vectors net by net and runs the wide configs
+        # at a few hundred cycles per second, so there a plan may name the layers to simulate.
+        keep = plan.get("icarus_layers") if "icarus" in self.tb.sim.lower() else None
+        if "model" in plan:
+            layers = self.model_layers(rng, plan)
+        else:
+            layers = []
+            for shape in self.shapes(rng):
+                layers.append(make_layer(rng, shape, acc_w, x, plan.get("fire_rate")))
+                # A chained plan feeds each layer's output map to the next layer.
+                x = layers[-1].out if plan.get("chain") else None
+        for i, layer in enumerate(layers):
+            if keep is not None and i not in keep:
+                continue
+            idle, stall = PHASES[i % len(PHASES)] if plan.get("traffic", True) else (0.0, 0.0)
             self.perf.append(await self.run_layer(layer, idle, stall))
         await ClockCycles(self.clk, 4)
 
     def done(self) -> bool:
         return self.env.out.monitor.count >= self.expected
+
+    def model_layers(self, rng: np.random.Generator, plan: dict) -> list[Layer]:
+        """Conv layers of a model package on the golden trace of a real CIFAR-10 image."""
+        if plan["model"] == "synthetic":
+            pkg = synthetic_package(rng)
+        else:
+            pkg = load_package(ROOT / plan["model"])
+        if pkg.manifest["acc_bits"] > self.tb.params["AccW"]:
+            raise ValueError(f"{pkg.name} needs {pkg.manifest['acc_bits']} accumulator bits")
+        images = np.load(CIFAR_TEST)["x"]
+        index = int(plan.get("image", 0))
+        layers = package_layers(pkg, images[index : index + 1])
+        self.logger.info("%s: %d conv layers on test image %d", pkg.name, len(layers), index)
+        return layers
 
 
 @pyuvm.test()
@@ -213,6 +256,8 @@ class ConvLayerTest(ConvLayerBase):
 class ConvLayerInjectTest(ConvLayerTest):
     """Corrupts one observed output word and proves that the scoreboard flags exactly it."""
 
+    follows_plan = False
+
     def shapes(self, rng: np.random.Generator) -> list[LayerShape]:
         return super().shapes(rng)[:3]
 
@@ -234,6 +279,8 @@ class ConvLayerInjectTest(ConvLayerTest):
 class ConvLayerHazardTest(ConvLayerBase):
     """Back-to-back events on the same membranes: every position active with one or two events,
     so a partial sum reaches the membranes every cycle and neighbours share target words."""
+
+    follows_plan = False
 
     def shapes(self, rng: np.random.Generator) -> list[LayerShape]:
         p = self.tb.params

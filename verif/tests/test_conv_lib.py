@@ -115,13 +115,24 @@ def weight_limit(shape: LayerShape, acc_w: int) -> int:
     return max(1, min(127, (2 ** (acc_w - 1) - 1) // (shape.cin * shape.k * shape.k * top)))
 
 
-def make_layer(rng: np.random.Generator, shape: LayerShape, acc_w: int) -> Layer:
+def make_layer(
+    rng: np.random.Generator,
+    shape: LayerShape,
+    acc_w: int,
+    x: np.ndarray | None = None,
+    fire_rate: float | None = None,
+) -> Layer:
+    """A random layer; `x` fixes the input map (e.g. the previous layer's output or a real
+    image) and `fire_rate` puts every threshold near that quantile of its channel."""
     s = shape
-    if s.pixel:
+    if x is None and s.pixel:
         x = rng.integers(0, 256, (s.cin, s.h, s.w), dtype=np.uint8)
         x = np.where(rng.random(x.shape) < s.density, x, 0).astype(np.uint8)
-    else:
+    elif x is None:
         x = (rng.random((s.cin, s.h, s.w)) < s.density).astype(np.uint8)
+    x = np.ascontiguousarray(x, dtype=np.uint8)
+    if x.shape != (s.cin, s.h, s.w):
+        raise ValueError(f"input map {x.shape} does not fit layer {s}")
     lim = weight_limit(s, acc_w)
     w = rng.integers(-lim, lim + 1, (s.cout, s.cin, s.k, s.k)).astype(np.int8)
     pad = 1 if s.k == 3 else 0
@@ -135,7 +146,10 @@ def make_layer(rng: np.random.Generator, shape: LayerShape, acc_w: int) -> Layer
     amax = 2 ** (acc_w - 1) - 1
     for o in range(s.cout):
         r = rng.random()
-        if r < 0.05:
+        if fire_rate is not None:
+            q = float(np.clip(1.0 - fire_rate + rng.normal(0.0, 0.05), 0.0, 1.0))
+            theta[o] = int(np.quantile(acc[o], q, method="nearest")) + 1
+        elif r < 0.05:
             theta[o] = -amax - 1
         elif r < 0.1:
             theta[o] = amax
@@ -252,3 +266,83 @@ def _pick(rng: np.random.Generator, top: int) -> int:
     if r < 0.3:
         return 1
     return int(rng.integers(1, top + 1))
+
+
+def package_layers(pkg, images: np.ndarray) -> list[Layer]:
+    """The conv layers of a model package as engine layers, on the golden trace of one image.
+
+    Each conv layer takes its real input map from the trace (pixels for the first layer). A
+    maxpool that directly follows a conv is fused into it, and so is an OR residual that
+    follows the conv (or its fused pool); the expected output is then the trace of the last
+    fused layer. Layers of other kinds (attention, W2TTFS, classifier) are not conv work and
+    are left out."""
+    from golden.model import run, to_nchw
+
+    x = to_nchw(images)[:1]
+    _, trace = run(pkg, x, trace=True)
+    vals = {"input": x}
+    vals.update({name: rec.get("spikes") for name, rec in trace.layers.items()})
+    nodes = pkg.layers
+    out: list[Layer] = []
+    for i, n in enumerate(nodes):
+        if n["kind"] != "conv":
+            continue
+        pixel = n["src"] == ["input"]
+        xin = vals[n["src"][0]][0]
+        w = pkg.weight(n["name"])
+        cout, cin, k, _ = w.shape
+        if n["pad"] != k // 2:
+            raise ValueError(f"{n['name']}: pad {n['pad']} is not the engine's {k // 2}")
+        shape = LayerShape(cin, cout, xin.shape[1], xin.shape[2], k, n["stride"], pixel=pixel)
+        last = n["name"]
+        j = i + 1
+        if j < len(nodes) and nodes[j]["kind"] == "maxpool" and nodes[j]["src"] == [last]:
+            shape.pool = True
+            last = nodes[j]["name"]
+            j += 1
+        res = None
+        if j < len(nodes) and nodes[j]["kind"] == "or" and last in nodes[j]["src"]:
+            other = next(s for s in nodes[j]["src"] if s != last)
+            res = vals[other][0]
+            shape.residual = True
+            last = nodes[j]["name"]
+        expect = vals[last][0]
+        theta = pkg.theta(n["name"]).astype(np.int64)
+        acc, pred = predict(shape, xin, w, theta, res)
+        if not np.array_equal(pred, expect):
+            raise AssertionError(f"{n['name']}: fused prediction differs from the golden trace")
+        shape.density = float((xin != 0).mean())
+        out.append(Layer(shape, xin, w, theta, res, acc, expect))
+    return out
+
+
+def synthetic_package(rng: np.random.Generator, width: int = 8):
+    """A small random package in the exporter's format (conv, pool, OR residual, 1x1 stride-2
+    conv, W2TTFS, classifier), for exercising `package_layers` until trained ones ship."""
+    from golden.package import Package
+
+    c2 = 2 * width
+    nodes = [
+        dict(name="c1", kind="conv", src=["input"], cin=3, cout=width, k=3, stride=1, pad=1),
+        dict(name="p1", kind="maxpool", src=["c1"]),
+        dict(name="c2", kind="conv", src=["p1"], cin=width, cout=width, k=3, stride=1, pad=1),
+        dict(name="c3", kind="conv", src=["c2"], cin=width, cout=width, k=3, stride=1, pad=1),
+        dict(name="o1", kind="or", src=["c3", "p1"]),
+        dict(name="c4", kind="conv", src=["o1"], cin=width, cout=c2, k=1, stride=2, pad=0),
+        dict(name="c5", kind="conv", src=["c4"], cin=c2, cout=c2, k=3, stride=2, pad=1),
+        dict(name="t", kind="w2ttfs", src=["c5"], ws=4),
+        dict(name="fc", kind="fc", src=["t"], cin=c2, cout=10),
+    ]
+    arrays: dict[str, np.ndarray] = {}
+    for n in nodes:
+        if n["kind"] == "conv":
+            shape = (n["cout"], n["cin"], n["k"], n["k"])
+            arrays[f"{n['name']}.weight"] = rng.integers(-20, 21, shape).astype(np.int8)
+            top = 255 if n["src"] == ["input"] else 1
+            spread = 20 * n["cin"] * n["k"] * top // 8
+            theta = rng.integers(-spread // 4, spread, n["cout"])
+            arrays[f"{n['name']}.theta"] = theta.astype(np.int32)
+    arrays["fc.weight"] = rng.integers(-20, 21, (10, c2)).astype(np.int8)
+    arrays["fc.bias"] = np.zeros(10, np.int32)
+    manifest = {"network": "synthetic", "classes": 10, "acc_bits": 20, "layers": nodes}
+    return Package(manifest, arrays, "synthetic.npz")
