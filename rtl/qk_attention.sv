@@ -7,6 +7,8 @@ module qk_attention #(
   parameter int Channels = 64,  // channels per spike word, 1 .. 512
   parameter int PosW     = 10,  // bits of the position tag; the map has at most 2**PosW positions
   parameter int MaxHeads = 8,   // most token-attention heads, 1 .. 8
+  parameter int AnyHeads = 1,   // 1: any head count dividing Channels; 0: powers of two only
+                                // (cheaper: the heads share MaxHeads group popcounts)
   localparam int ChW   = $clog2(Channels + 1),  // bits of a per-position spike sum, 0 .. Channels
   localparam int HeadW = (MaxHeads > 1) ? $clog2(MaxHeads) : 1
 ) (
@@ -78,17 +80,53 @@ module qk_attention #(
     return n;
   endfunction
 
+  function automatic logic [MaxHeads-1:0] pow2_mask(input logic [MaxHeads*ChW-1:0] groups,
+                                                    input logic [3:0] heads,
+                                                    input logic [ChW-1:0] theta);
+    logic [MaxHeads*ChW-1:0] lv;
+    logic [MaxHeads-1:0]     m;
+    int                      n;
+    lv = groups;
+    m  = '0;
+    n  = MaxHeads;
+    for (int h = 0; h < MaxHeads; h++) begin
+      if (heads == 4'($unsigned(n))) m[h] = (lv[h*ChW+:ChW] >= theta);
+    end
+    while (n > 1) begin
+      n = n / 2;
+      // In place: entry h reads entries 2h and 2h+1, which no lower h has overwritten.
+      for (int h = 0; h < n; h++) begin
+        lv[h*ChW+:ChW] = lv[2*h*ChW+:ChW] + lv[(2*h+1)*ChW+:ChW];
+        if (heads == 4'($unsigned(n))) m[h] = (lv[h*ChW+:ChW] >= theta);
+      end
+    end
+    return m;
+  endfunction
+
   for (genvar c = 0; c < Channels; c++) begin : g_head
     assign head_of[c] = head_id(c, cfg_heads_i);
   end
 
   // Mask bit per head for the incoming Q word: the head's spike count reaches theta_tok.
-  for (genvar h = 0; h < MaxHeads; h++) begin : g_tok
-    logic [Channels-1:0] own;  // channels of head h
-    for (genvar c = 0; c < Channels; c++) begin : g_own
-      assign own[c] = (head_of[c] == HeadW'($unsigned(h)));
+  if (AnyHeads != 0) begin : g_any_heads
+    // One masked popcount over the whole word per head.
+    for (genvar h = 0; h < MaxHeads; h++) begin : g_tok
+      logic [Channels-1:0] own;  // channels of head h
+      for (genvar c = 0; c < Channels; c++) begin : g_own
+        assign own[c] = (head_of[c] == HeadW'($unsigned(h)));
+      end
+      assign tok_mask[h] = (popcount(in_word_i & own) >= cfg_theta_tok_i);
     end
-    assign tok_mask[h] = (popcount(in_word_i & own) >= cfg_theta_tok_i);
+  end else begin : g_pow2_heads
+    // MaxHeads groups of Channels/MaxHeads channels; with heads = MaxHeads >> l a head is 2**l
+    // adjacent groups, so the sums of fewer heads come from a tree of pairwise additions.
+    localparam int Group = Channels / MaxHeads;
+    logic [MaxHeads*ChW-1:0] group_sum;
+    for (genvar j = 0; j < MaxHeads; j++) begin : g_group
+      assign group_sum[j*ChW+:ChW] = popcount({{(Channels - Group){1'b0}},
+                                               in_word_i[j*Group+:Group]});
+    end
+    assign tok_mask = pow2_mask(group_sum, cfg_heads_i, cfg_theta_tok_i);
   end
 
   always_comb begin
@@ -160,6 +198,9 @@ module qk_attention #(
     if (MaxHeads < 1 || MaxHeads > 8) begin
       $fatal(1, "qk_attention: MaxHeads must be 1..8, got %0d", MaxHeads);
     end
+    if (AnyHeads == 0 && ((MaxHeads & (MaxHeads - 1)) != 0 || Channels % MaxHeads != 0)) begin
+      $fatal(1, "qk_attention: AnyHeads=0 needs a power-of-two MaxHeads dividing Channels");
+    end
   end
 
   // From a Q map's first word to its K map's last word the configuration must not move: heads
@@ -192,6 +233,8 @@ module qk_attention #(
                 && Channels % 32'($signed({1'b0, cfg_heads_i})) == 0)
           else $error("qk_attention: %0d heads do not split %0d channels (at most %0d heads)",
                       cfg_heads_i, Channels, MaxHeads);
+        assert (AnyHeads != 0 || (cfg_heads_i & (cfg_heads_i - 4'd1)) == 4'd0)
+          else $error("qk_attention: %0d heads, but only powers of two are built", cfg_heads_i);
       end
       if (take_k) begin
         assert (q_done_q) else $error("qk_attention: K word before a complete Q map");

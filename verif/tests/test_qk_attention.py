@@ -30,8 +30,12 @@ THETA_BINS = ["1", "2", "middle", "max", "above_max"]
 MASK_BINS = ["none", "some", "all"]
 
 
-def head_counts(channels: int) -> list[int]:
-    return [h for h in range(1, 9) if channels % h == 0]
+def head_counts(params: dict) -> list[int]:
+    """Head counts the parameter set builds: divisors of Channels up to MaxHeads, and only powers
+    of two when AnyHeads is 0."""
+    c, top = params["Channels"], params.get("MaxHeads", 8)
+    any_heads = params.get("AnyHeads", 1)
+    return [h for h in range(1, top + 1) if c % h == 0 and (any_heads or h & (h - 1) == 0)]
 
 
 def word_of(bits: np.ndarray) -> int:
@@ -60,7 +64,7 @@ class AttentionPredictor(uvm_subscriber):
         self.last_q = None
         self.k_out = None
         self.k_maps = 0
-        heads = head_counts(self.channels)
+        heads = head_counts(self.tb.params)
 
         @CoverPoint("qk.mode", xf=lambda m, h, tb, qk, mk: m, bins=["token", "channel"])
         @CoverPoint("qk.heads", xf=lambda m, h, tb, qk, mk: h, bins=heads)
@@ -217,7 +221,7 @@ class QkAttentionTest(BaseTest):
         small = [s for s in shapes if s[0] * s[1] <= 64]
         out = []
         for mode in ("token", "channel"):
-            for heads in head_counts(c) if mode == "token" else [1]:
+            for heads in head_counts(self.tb.params) if mode == "token" else [1]:
                 for q_kind in Q_KINDS:
                     shape = rng.choice(small)
                     top = c // heads if mode == "token" else shape[0] * shape[1]
@@ -228,7 +232,7 @@ class QkAttentionTest(BaseTest):
             # Every threshold class once more, so that each coverage bin is reached.
             for theta_kind in THETA_BINS:
                 # Sums that reach at least 6, so that 1, 2, the middle and the top differ.
-                wide = [h for h in head_counts(c) if c // h >= 6] or [1]
+                wide = [h for h in head_counts(self.tb.params) if c // h >= 6] or [1]
                 heads = rng.choice(wide) if mode == "token" else 1
                 shape = rng.choice([s for s in small if s[0] * s[1] >= 6])
                 top = c // heads if mode == "token" else shape[0] * shape[1]
@@ -242,11 +246,15 @@ class QkAttentionTest(BaseTest):
                 q = rng.choice(["sparse", "dense"])
                 out.append(dict(mode=mode, heads=heads, theta=theta, q=q, shape=shape))
             # Masks that are all set (all-one Q) and all clear (all-zero Q) in every mode.
-            heads = max(head_counts(c)) if mode == "token" else 1
+            heads = max(head_counts(self.tb.params)) if mode == "token" else 1
             for q in ("ones", "zero"):
                 out.append(dict(mode=mode, heads=heads, theta=1, q=q, shape=rng.choice(small)))
         big = shapes[-1]
-        out.append(dict(mode="token", heads=max(head_counts(c)), theta=1, q="sparse", shape=big))
+        out.append(
+            dict(
+                mode="token", heads=max(head_counts(self.tb.params)), theta=1, q="sparse", shape=big
+            )
+        )
         out.append(dict(mode="channel", heads=1, theta=3, q="sparse", shape=big))
         rng.shuffle(out)
         return out
