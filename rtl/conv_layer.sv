@@ -518,12 +518,23 @@ module conv_layer #(
   // ---------------------------------------------------------------------------------------------
   // Control
   // ---------------------------------------------------------------------------------------------
+  // The fire pass clears every membrane word of the layer's output map as it reads it and
+  // updates never reach beyond that map, so the banks only need clearing once after reset.
+  logic clean_q;
+  always_ff @(posedge clk_i) begin
+    if (rst_i) begin
+      clean_q <= 1'b0;
+    end else if (state_q == SClear && clr_cnt_q == LastBankAddr) begin
+      clean_q <= 1'b1;
+    end
+  end
+
   always_ff @(posedge clk_i) begin
     if (rst_i) begin
       state_q <= SIdle;
     end else begin
       case (state_q)
-        SIdle:   if (start_fire) state_q <= SClear;
+        SIdle:   if (start_fire) state_q <= clean_q ? SScan : SClear;
         SClear:  if (clr_cnt_q == LastBankAddr) state_q <= SScan;
         SScan:   if (fire_start) state_q <= SFire;
         SFire:   if (fire_done) state_q <= last_group ? SUnload : SScan;
