@@ -29,6 +29,7 @@ PY_DIRS    := golden train verif tools fpga
 
 help:
 	@echo "make test                      lint + every unit and simulation test (CI entry point)"
+	@echo "make sim [IMAGES=n] [DATA=dir] [MODEL=pkg]  trained VGG-11 on real images through the core"
 	@echo "make sim TEST=<name> [SIM=verilator|icarus] [SEED=n] [CONFIG=id] [WAVES=1]"
 	@echo "                               one simulation test; tests: $$($(PY) -c 'from verif.registry import TESTS; print(" ".join(TESTS))' 2>/dev/null)"
 	@echo "make regress [SEEDS=5] [SIM=both|verilator|icarus] [JOBS=2]"
@@ -43,13 +44,18 @@ $(STAMP): requirements.txt tools/bootstrap.sh
 
 bootstrap: $(STAMP)
 
+# Main job: the shipped KD-trained VGG-11 on real CIFAR-10 test images through the whole core,
+# every image and layer checked against the golden model. IMAGES=<n>, DATA=<dir with
+# cifar10_test.npz> and MODEL=<package> choose other inputs.
+MAIN_TEST   := test_neural_top
+MAIN_CONFIG ?= vgg11_w025_kd
+export IMAGES DATA MODEL
+
 sim: $(STAMP)
 ifeq ($(TEST),)
-	@# TODO: the full-network job (trained VGG-11 on real CIFAR-10 images through the whole
-	@# core) needs the core top level; until then name a block test.
-	@echo "make sim: the full-network run is not available yet; run one block test:" >&2
-	@echo "  make sim TEST=<name>, with <name> one of: $$($(PY) -c 'from verif.registry import TESTS; print(" ".join(TESTS))')" >&2
-	@exit 2
+	$(PY) -m verif.run $(MAIN_TEST) --sim $(SIM) --config $(MAIN_CONFIG) \
+	  --testcase NeuralTopImagesTest $(if $(SEED),--seed $(SEED)) \
+	  $(if $(filter 1 yes true,$(WAVES)),--waves)
 else
 	$(PY) -m verif.run $(TEST) --sim $(SIM) --config $(CONFIG) \
 	  $(if $(SEED),--seed $(SEED)) $(if $(filter 1 yes true,$(WAVES)),--waves)

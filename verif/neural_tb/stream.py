@@ -61,7 +61,9 @@ class StreamItem(uvm_sequence_item):
         return hash(tuple(sorted(self.fields.items())))
 
     def __str__(self) -> str:
-        body = " ".join(f"{k}=0x{v:x}" for k, v in self.fields.items())
+        body = " ".join(
+            f"{k}=0x{v:x}" if isinstance(v, int) else f"{k}={v}" for k, v in self.fields.items()
+        )
         when = f" @{self.time_ns:.0f}ns" if self.time_ns is not None else ""
         return f"{{{body}}}{when}"
 

@@ -1,0 +1,108 @@
+"""Tests of the core-image compiler: program geometry, fusions, slots, row layouts, packets,
+refusals, and a program model that must agree with the golden network."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from golden.core_image import (
+    K_IMAGE,
+    K_PROGRAM,
+    MAGIC,
+    CoreConfig,
+    CoreImageError,
+    compile_package,
+    decode_weights,
+    image_packet,
+    map_words,
+    model_packets,
+    run_program,
+    threshold_rows,
+    weight_rows,
+    words_to_map,
+)
+from golden.model import run
+from verif.core_model import load_images, synthetic_package
+
+SMALL = CoreConfig(max_c=64)
+
+
+@pytest.fixture(scope="module")
+def images() -> np.ndarray:
+    return load_images(6)[0]
+
+
+@pytest.fixture(scope="module", params=["vgg11", "resnet11"])
+def package(request, images):
+    return synthetic_package(request.param, 0.125, 3, images)
+
+
+def test_program_runs_like_the_golden_network(package, images) -> None:
+    img = compile_package(package, SMALL)
+    logits, _ = run(package, images)
+    for i, x in enumerate(images):
+        assert np.array_equal(run_program(img, x), logits[i]), f"image {i}"
+
+
+def test_ops_chain_their_shapes(package) -> None:
+    img = compile_package(package, SMALL)
+    assert img.ops[-1].kind == "classify"
+    assert img.ops[0].words[1] & 16, "the first op reads pixels"
+    for prev, op in zip(img.ops, img.ops[1:-1], strict=False):
+        w0 = op.words[0]
+        cin, h, w = w0 & 0x3FF, (w0 >> 20) & 63, (w0 >> 26) & 63
+        src = (op.words[1] >> 8) & 3
+        if src == prev.dst_slot and not op.words[1] & 16:
+            assert (cin, h, w) == prev.out_shape or cin == prev.out_shape[0]
+
+
+def test_resnet_residuals_are_fused(images) -> None:
+    pkg = synthetic_package("resnet11", 0.125, 4, images)
+    img = compile_package(pkg, SMALL)
+    assert sum(bool(op.words[1] & 8) for op in img.ops) == 4, "one OR per basic block"
+    assert len(img.ops) < len([n for n in pkg.layers if n["kind"] == "conv"]) + 2
+
+
+def test_row_layouts_round_trip() -> None:
+    rng = np.random.default_rng(0)
+    for k in (1, 3):
+        w = rng.integers(-128, 128, (13, 5, k, k))
+        rows = weight_rows(w, 8)
+        assert len(rows) == 2 * 5
+        assert np.array_equal(decode_weights(rows, 13, 5, k, 8), w)
+    rows = threshold_rows(np.array([5, -1, 70000]), 4, 24)
+    assert rows == [5 | (0xFFFFFF << 24) | (70000 << 48)]
+    spikes = rng.random((7, 3, 4)) < 0.5
+    assert np.array_equal(words_to_map(map_words(spikes), 7, 3, 4), spikes)
+
+
+def test_packets_have_headers_and_lengths(package, images) -> None:
+    img = compile_package(package, SMALL)
+    packets = model_packets(img)
+    assert packets[0][0] == MAGIC << 24 | K_PROGRAM << 16
+    for p in packets:
+        assert p[0] >> 24 == MAGIC and p[1] == len(p) - 2
+    assert len(packets[1]) - 2 == len(img.weight_rows) * 9 * SMALL.lanes * 8 // 32
+    pix = image_packet(images[0])
+    assert pix[0] >> 16 & 0xFF == K_IMAGE and pix[1] == 32 * 32
+    r, g, b = (int(v) for v in images[0][0, 0])
+    assert pix[2] == r | g << 8 | b << 16
+
+
+def test_refuses_what_the_core_cannot_hold(package) -> None:
+    with pytest.raises(CoreImageError, match=r"layer .*too big"):
+        compile_package(package, CoreConfig(max_c=16))
+    with pytest.raises(CoreImageError, match="weight rows"):
+        compile_package(package, CoreConfig(max_c=64, w_rows=64))
+    with pytest.raises(CoreImageError, match="bits"):
+        compile_package(package, CoreConfig(max_c=64, acc_w=16))
+    with pytest.raises(CoreImageError, match="ops"):
+        compile_package(package, CoreConfig(max_c=64, prog_ops=3))
+
+
+def test_image_words_reject_bad_shapes() -> None:
+    with pytest.raises(CoreImageError, match="uint8"):
+        image_packet(np.zeros((32, 32, 3), np.float32))
+    with pytest.raises(CoreImageError, match="3 channels"):
+        image_packet(np.zeros((4, 32, 32), np.uint8))
