@@ -479,7 +479,8 @@ module neural_top #(
     end
   end
 
-  assign map_re    = rd_issue & ((state_q == SLoadIn) | (state_q == SLoadRes) | (state_q == SClsIn));
+  assign map_re    = rd_issue
+                   & ((state_q == SLoadIn) | (state_q == SLoadRes) | (state_q == SClsIn));
   logic [1:0] rd_slot;
   assign rd_slot   = (state_q == SLoadRes) ? op_rsl : op_src;
   assign map_raddr = {rd_slot[SelW-1:0], rd_cnt_q[SlotW-1:0]};
