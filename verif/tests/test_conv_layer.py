@@ -51,18 +51,21 @@ SOURCES = {
 }
 
 
-@CoverPoint("conv_layer.kernel", xf=lambda s, lanes: s.k, bins=[1, 3])
-@CoverPoint("conv_layer.stride", xf=lambda s, lanes: s.stride, bins=[1, 2])
-@CoverPoint("conv_layer.pool", xf=lambda s, lanes: s.pool, bins=[False, True])
-@CoverPoint("conv_layer.residual", xf=lambda s, lanes: s.residual, bins=[False, True])
-@CoverPoint("conv_layer.pixel", xf=lambda s, lanes: s.pixel, bins=[False, True])
-@CoverPoint("conv_layer.density", xf=lambda s, lanes: density_bin(s.density), bins=DENSITY_BINS)
+@CoverPoint("conv_layer.kernel", xf=lambda s, lanes, d, f: s.k, bins=[1, 3])
+@CoverPoint("conv_layer.stride", xf=lambda s, lanes, d, f: s.stride, bins=[1, 2])
+@CoverPoint("conv_layer.pool", xf=lambda s, lanes, d, f: s.pool, bins=[False, True])
+@CoverPoint("conv_layer.residual", xf=lambda s, lanes, d, f: s.residual, bins=[False, True])
+@CoverPoint("conv_layer.pixel", xf=lambda s, lanes, d, f: s.pixel, bins=[False, True])
+@CoverPoint("conv_layer.density", xf=lambda s, lanes, d, f: density_bin(d), bins=DENSITY_BINS)
 @CoverPoint(
-    "conv_layer.groups", xf=lambda s, lanes: groups_bin(s.groups(lanes)), bins=["1", "2-3", ">=4"]
+    "conv_layer.groups",
+    xf=lambda s, lanes, d, f: groups_bin(s.groups(lanes)),
+    bins=["1", "2-3", ">=4"],
 )
+@CoverPoint("conv_layer.forwarding", xf=lambda s, lanes, d, f: f > 0, bins=[False, True])
 @CoverCross("conv_layer.kernel_x_stride", items=["conv_layer.kernel", "conv_layer.stride"])
-def sample_layer(shape: LayerShape, lanes: int) -> None:
-    pass
+def sample_layer(shape: LayerShape, lanes: int, density: float, forwarded: int) -> None:
+    """One sample per layer: its shape, measured input density and forwarded updates."""
 
 
 class ConvLayerEnv(BaseEnv):
@@ -182,7 +185,7 @@ class ConvLayerBase(BaseTest):
         active = int((xs != 0).any(axis=0).sum())
         assert perf["events"] == n_events, f"perf_events {perf['events']} != {n_events}"
         assert perf["active"] == active, f"perf_active {perf['active']} != {active}"
-        sample_layer(s, lanes)
+        sample_layer(s, lanes, perf["events"] / (planes * s.cin * s.h * s.w), perf["fwd"])
         return perf
 
     async def stimulus(self) -> None:
@@ -243,11 +246,13 @@ class ConvLayerTest(ConvLayerBase):
             return fixed
         n, budget = plan.get("layers", 12), plan.get("budget", 4000)
         p = self.tb.params
-        # 1x1 and 3x3 at both strides with a pool and a residual always come first.
+        # 1x1 and 3x3 at both strides, pool, residual, pixels, silent and saturated inputs first.
         lead = [
             LayerShape(min(5, p["MaxCin"]), min(6, p["MaxCout"]), 5, 6, 3, 1, True, False),
             LayerShape(min(3, p["MaxCin"]), min(5, p["MaxCout"]), 6, 5, 1, 2, False, True),
             LayerShape(2, min(3, p["MaxCout"]), 7, 6, 3, 2, False, False, True, 0.6),
+            LayerShape(min(4, p["MaxCin"]), min(4, p["MaxCout"]), 3, 4, 3, 1, density=1.0),
+            LayerShape(min(4, p["MaxCin"]), min(4, p["MaxCout"]), 4, 3, 1, 1, density=0.0),
         ]
         return fixed + lead + [random_shape(rng, p, budget) for _ in range(n)]
 
