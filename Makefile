@@ -10,6 +10,7 @@ STAMP  := $(VENV)/.bootstrap-stamp
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 # Simulation knobs: make sim TEST=<name> [SIM=verilator|icarus] [SEED=<n>] [CONFIG=<id>] [WAVES=1]
+#   [WAVE_FROM=<ns> WAVE_TO=<ns>] (Icarus: dump only that window) [TESTCASE=<class>]
 TEST   ?=
 SIM    ?= verilator
 SEED   ?=
@@ -58,7 +59,8 @@ ifeq ($(TEST),)
 	  $(if $(filter 1 yes true,$(WAVES)),--waves)
 else
 	$(PY) -m verif.run $(TEST) --sim $(SIM) --config $(CONFIG) \
-	  $(if $(SEED),--seed $(SEED)) $(if $(filter 1 yes true,$(WAVES)),--waves)
+	  $(if $(SEED),--seed $(SEED)) $(if $(filter 1 yes true,$(WAVES)),--waves) \
+	  $(if $(WAVE_FROM),--wave-window $(WAVE_FROM):$(WAVE_TO)) $(if $(TESTCASE),--testcase $(TESTCASE))
 endif
 
 test: lint unit

@@ -15,6 +15,7 @@ from verif.registry import ROOT, TESTS, TESTS_DIR, SimTest
 
 log = logging.getLogger("neural.run")
 SIMS = ("verilator", "icarus")
+WAVE_WINDOW = Path(__file__).resolve().parent / "hdl" / "wave_window.sv"
 
 
 def build_dir(test: SimTest, sim: str, config: str, code_coverage: bool = False) -> Path:
@@ -31,12 +32,14 @@ def run_one(
     extra: dict | None = None,
     run_dir: Path | None = None,
     code_coverage: bool = False,
+    wave_window: tuple[int, int] | None = None,
 ) -> tuple[int, int]:
     """Build (if needed) and run one configuration; returns (tests run, tests failed).
 
     The model is built once per (simulator, test, config) under build/; `run_dir` (default: the
     build directory) receives the results, statistics and coverage of this run, so several seeds
-    can run from one build. `code_coverage` builds Verilator with line and toggle coverage."""
+    can run from one build. `code_coverage` builds Verilator with line and toggle coverage.
+    `wave_window` (Icarus) dumps window.fst for just that span of simulated nanoseconds."""
     if sim not in SIMS:
         raise SystemExit(f"unknown simulator {sim!r}; choose one of {', '.join(SIMS)}")
     params = test.configs.get(config)
@@ -44,7 +47,11 @@ def run_one(
         raise SystemExit(
             f"{test.name} has no config {config!r}; choose one of {', '.join(test.configs)}"
         )
+    if wave_window and sim != "icarus":
+        raise SystemExit("a wave window needs SIM=icarus (use WAVES=1 for a full Verilator dump)")
     bdir = build_dir(test, sim, config, code_coverage and sim == "verilator")
+    if wave_window:
+        bdir = bdir.with_name(bdir.name + "-window")
     rdir = run_dir or bdir
     rdir.mkdir(parents=True, exist_ok=True)
     runner = get_runner(sim)
@@ -54,8 +61,17 @@ def run_one(
         build_args = ["--assert", "-O3", "-Wno-fatal"]
         if code_coverage:
             build_args += ["--coverage-line", "--coverage-toggle"]
+    sources = test.source_paths()
+    defines: dict[str, str] = {}
+    plusargs: list[str] = []
+    if wave_window:
+        sources = [*sources, WAVE_WINDOW]
+        build_args = ["-s", "wave_window"]
+        defines = {"WAVE_TOP": test.toplevel}
+        plusargs = [f"+wave_from={wave_window[0]}", f"+wave_to={wave_window[1]}"]
     runner.build(
-        sources=test.source_paths(),
+        sources=sources,
+        defines=defines,
         hdl_toplevel=test.toplevel,
         parameters=params,
         build_args=build_args,
@@ -82,11 +98,15 @@ def run_one(
         build_dir=bdir,
         seed=seed,
         extra_env=env,
-        waves=waves,
+        # Icarus writes no dump file at all without this (the window module's dump included).
+        waves=waves or bool(wave_window),
         testcase=testcase,
+        plusargs=plusargs,
         results_xml=str(rdir / "results.xml"),
         timescale=("1ns", "1ps"),
     )
+    if wave_window:
+        log.info("waves from %d to %d ns in %s", *wave_window, rdir / "window.fst")
     return get_results(results)
 
 
@@ -98,6 +118,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=None, help="random seed (default: new one)")
     ap.add_argument("--waves", action="store_true", help="dump waveforms (FST/VCD) in build/")
     ap.add_argument("--testcase", default=None, help="run only this test class")
+    ap.add_argument(
+        "--wave-window",
+        default=None,
+        help="FROM:TO in ns: dump window.fst for just that span (Icarus)",
+    )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
 
@@ -110,8 +135,19 @@ def main(argv: list[str] | None = None) -> int:
     failed_runs = []
     for config in configs:
         log.info("%s [%s] on %s, seed %d", test.name, config, args.sim, seed)
+        window = None
+        if args.wave_window:
+            lo, _, hi = args.wave_window.partition(":")
+            window = (int(float(lo)), int(float(hi)))
         ran, failed = run_one(
-            test, args.sim, config, seed, args.waves, args.testcase, extra=test.extra_for(config)
+            test,
+            args.sim,
+            config,
+            seed,
+            args.waves,
+            args.testcase,
+            extra=test.extra_for(config),
+            wave_window=window,
         )
         if failed or ran == 0:
             failed_runs.append(config)
