@@ -64,7 +64,7 @@ else
 endif
 
 test: lint unit
-	$(PY) -m verif.regress --seeds $(CI_SEEDS) --sim both --jobs $(JOBS)
+	$(PY) -m verif.regress --seeds $(CI_SEEDS) --sim both --jobs $(JOBS) --quick
 
 unit: $(STAMP)
 	$(PY) -m pytest -n $(JOBS) --junitxml=build/unit-results.xml
@@ -86,6 +86,23 @@ lint-rtl: $(STAMP)
 lint-py: $(STAMP)
 	ruff check $(PY_DIRS)
 	ruff format --check $(PY_DIRS)
+
+# Training: make train MODEL=vgg11 WIDTH=0.25 DATASET=cifar10 KD=1 [STAGE=all] [EPOCHS=<n>]
+TRAIN_MODEL ?= $(if $(filter vgg11 resnet11 qkfresnet11,$(MODEL)),$(MODEL),vgg11)
+WIDTH   ?= 0.25
+DATASET ?= cifar10
+KD      ?= 1
+STAGE   ?= all
+
+train: $(STAMP)
+	$(PY) -m train --model $(TRAIN_MODEL) --width $(WIDTH) --dataset $(DATASET) --kd $(KD) \
+	  --stage $(STAGE) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(DATA),--data $(DATA))
+
+# Accuracy of the fine-tuned torch model and the golden integer model, and their agreement:
+# make accuracy [MODEL=<package>] (every shipped package without MODEL)
+accuracy: $(STAMP)
+	$(PY) -m golden.accuracy $(if $(MODEL),--model $(MODEL)) $(if $(IMAGES),--images $(IMAGES)) \
+	  $(if $(DATA),--data $(DATA))
 
 fusesoc-lint: $(STAMP)
 	fusesoc run --target lint neural

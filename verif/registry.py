@@ -29,6 +29,8 @@ class SimTest:
     description: str = ""
     extra: dict[str, Any] = field(default_factory=dict)  # handed to the test as NEURAL_EXTRA
     config_extra: dict[str, dict[str, Any]] = field(default_factory=dict)  # per config, merged
+    # Configs marked `tier: full` are too slow for every CI run; `make regress` runs them.
+    full_only: frozenset[str] = frozenset()
 
     def extra_for(self, config: str) -> dict[str, Any]:
         return {**self.extra, **self.config_extra.get(config, {})}
@@ -47,13 +49,18 @@ def load_spec(path: Path) -> SimTest:
     missing = {"toplevel", "sources", "configs"} - set(raw)
     if missing:
         raise SpecError(f"{path}: missing keys {sorted(missing)}")
-    # A config is either a plain parameter mapping or {params: {...}, extra: {...}}.
-    configs, config_extra = {}, {}
+    # A config is either a plain parameter mapping or {params: {...}, extra: {...}, tier: ...}.
+    configs, config_extra, full_only = {}, {}, set()
     for key, value in (raw["configs"] or {}).items():
         value = dict(value or {})
         if "params" in value:
             configs[str(key)] = dict(value["params"] or {})
             config_extra[str(key)] = dict(value.get("extra") or {})
+            tier = value.get("tier", "quick")
+            if tier not in ("quick", "full"):
+                raise SpecError(f"{path}: config {key}: tier must be quick or full, not {tier!r}")
+            if tier == "full":
+                full_only.add(str(key))
         else:
             configs[str(key)] = value
     test = SimTest(
@@ -62,6 +69,7 @@ def load_spec(path: Path) -> SimTest:
         sources=tuple(raw["sources"]),
         configs=configs,
         config_extra=config_extra,
+        full_only=frozenset(full_only),
         description=str(raw.get("description", "")),
         extra=dict(raw.get("extra") or {}),
     )

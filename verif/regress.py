@@ -48,12 +48,13 @@ class Run:
         return f"make sim TEST={self.test} SIM={self.sim} CONFIG={self.config} SEED={self.seed}"
 
 
-def make_matrix(tests: list[str], sims: list[str], seeds: list[int]) -> list[list]:
+def make_matrix(tests: list[str], sims: list[str], seeds: list[int], full: bool) -> list[list]:
     return [
         [name, config, sim, seed]
         for name in tests
         for sim in sims
         for config in TESTS[name].configs
+        if full or config not in TESTS[name].full_only
         for seed in seeds
     ]
 
@@ -271,6 +272,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=None, help="base seed (default: a fresh one)")
     ap.add_argument("--out", type=Path, default=ROOT / "build" / "regress")
     ap.add_argument("--no-code-coverage", action="store_true")
+    ap.add_argument(
+        "--quick", action="store_true", help="skip configs marked tier: full (the CI run)"
+    )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
 
@@ -286,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(base)
     seeds = [rng.randrange(2**31) for _ in range(args.seeds)]
     sims = list(SIMS) if args.sim == "both" else [args.sim]
-    matrix = make_matrix(tests, sims, seeds)
+    matrix = make_matrix(tests, sims, seeds, full=not args.quick)
     log.info(
         "base seed %d: %d runs (%d tests, %s, seeds %s)",
         base,
