@@ -119,7 +119,7 @@ class ConvLayerBase(BaseTest):
     def plan(self) -> dict:
         if not self.follows_plan:
             return {}
-        return self.tb.extra.get("plans", {}).get(self.tb.config, {})
+        return self.tb.extra.get("plan", {})
 
     def shapes(self, rng: np.random.Generator) -> list[LayerShape]:
         raise NotImplementedError
