@@ -105,15 +105,15 @@ module elastic_fifo #(
   always @(posedge clk_i) begin
     if (!rst_i) begin
       assert (!(push && level_o == FullLevel))
-        else $error("elastic_fifo: write while full (overflow)");
+        else $fatal(1, "elastic_fifo: write while full (overflow)");
       assert (!(pop && level_o == '0))
-        else $error("elastic_fifo: read while empty (underflow)");
+        else $fatal(1, "elastic_fifo: read while empty (underflow)");
       assert (level_o <= FullLevel)
-        else $error("elastic_fifo: level %0d above depth %0d", level_o, Depth);
+        else $fatal(1, "elastic_fifo: level %0d above depth %0d", level_o, Depth);
       assert (full_q == (level_o == FullLevel))
-        else $error("elastic_fifo: full flag disagrees with level %0d", level_o);
+        else $fatal(1, "elastic_fifo: full flag disagrees with level %0d", level_o);
       assert (!(buf_cnt_q != '0 && !out_valid_q))
-        else $error("elastic_fifo: buffered entries behind an empty output register");
+        else $fatal(1, "elastic_fifo: buffered entries behind an empty output register");
     end
   end
 `endif

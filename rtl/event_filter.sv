@@ -81,7 +81,7 @@ module event_filter #(
 
   always @(posedge clk_i) begin
     if (!rst_i && busy_q) begin
-      assert (bits_q != '0) else $error("event_filter: busy with an empty word");
+      assert (bits_q != '0) else $fatal(1, "event_filter: busy with an empty word");
     end
   end
 `endif

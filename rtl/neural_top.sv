@@ -788,14 +788,14 @@ module neural_top #(
 
   always @(posedge clk_i) begin
     if (!rst_i) begin
-      assert (!(clsw_we && !c_wt_ready)) else $error("neural_top: classifier weight write lost");
-      assert (!(bias_we && !c_bias_ready)) else $error("neural_top: classifier bias write lost");
+      assert (!(clsw_we && !c_wt_ready)) else $fatal(1, "neural_top: classifier weight write lost");
+      assert (!(bias_we && !c_bias_ready)) else $fatal(1, "neural_top: classifier bias write lost");
       // The sequencer follows the engine's output stream; its status must agree.
-      assert (!(e_done && state_q != SRun)) else $error("neural_top: engine done outside a run");
-      assert (!(state_q == SRun && !e_busy)) else $error("neural_top: engine idle in a run");
-      assert (!(e_done && e_cycles == '0)) else $error("neural_top: engine reports no cycles");
+      assert (!(e_done && state_q != SRun)) else $fatal(1, "neural_top: engine done outside a run");
+      assert (!(state_q == SRun && !e_busy)) else $fatal(1, "neural_top: engine idle in a run");
+      assert (!(e_done && e_cycles == '0)) else $fatal(1, "neural_top: engine reports no cycles");
       if (c_res_valid && c_res_ready && !hdr_sent_q) begin
-        assert (c_res_cls == '0) else $error("neural_top: logits must start at class 0");
+        assert (c_res_cls == '0) else $fatal(1, "neural_top: logits must start at class 0");
       end
     end
   end
