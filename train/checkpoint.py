@@ -26,6 +26,7 @@ def atomic_write(path: str | Path, write) -> None:
             write(f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; shipped files must be readable
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
