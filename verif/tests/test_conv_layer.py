@@ -229,9 +229,10 @@ class ConvLayerBase(BaseTest):
         if pkg.manifest["acc_bits"] > self.tb.params["AccW"]:
             raise ValueError(f"{pkg.name} needs {pkg.manifest['acc_bits']} accumulator bits")
         images = np.load(CIFAR_TEST)["x"]
-        index = int(plan.get("image", 0))
-        layers = package_layers(pkg, images[index : index + 1])
-        self.logger.info("%s: %d conv layers on test image %d", pkg.name, len(layers), index)
+        layers = []
+        for index in plan.get("images", [plan.get("image", 0)]):
+            layers += package_layers(pkg, images[int(index) : int(index) + 1])
+            self.logger.info("%s: conv layers on test image %d", pkg.name, int(index))
         return layers
 
 
