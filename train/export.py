@@ -62,7 +62,31 @@ def _to_int(t: torch.Tensor, dtype, name: str) -> np.ndarray:
     return a.astype(dtype)
 
 
-def build_manifest(ckpt: dict, arrays: dict[str, np.ndarray], acc_bits: int) -> dict:
+def provenance(ckpt_path: str | Path, ckpt: dict) -> dict:
+    """Epochs and last-epoch test accuracy of the teacher, student and QAT stages of a run."""
+    if ckpt.get("training"):
+        return dict(ckpt["training"])
+    run = Path(ckpt_path).parent
+    tag = ckpt["stage"].split("_", 1)[-1]
+    out: dict = {}
+    for key, fname in (("teacher", "teacher.pt"), ("student", f"student_{tag}.pt")):
+        try:
+            c = load_checkpoint(run / fname)
+        except CheckpointError:
+            continue
+        h = c.get("history") or []
+        out[f"{key}_epochs"] = len(h)
+        out[f"{key}_test_acc"] = h[-1]["test_acc"] if h else None
+    h = ckpt.get("history") or []
+    out["qat_initial_test_acc"] = ckpt.get("initial_acc")
+    out["qat_epochs"] = len(h)
+    out["qat_test_acc"] = h[-1]["test_acc"] if h else None
+    return out
+
+
+def build_manifest(
+    ckpt: dict, arrays: dict[str, np.ndarray], acc_bits: int, training: dict | None = None
+) -> dict:
     """Manifest JSON object for a QAT checkpoint and its integer arrays."""
     layers = []
     bounds = accumulator_bounds(ckpt["spec"], arrays)
@@ -93,6 +117,7 @@ def build_manifest(ckpt: dict, arrays: dict[str, np.ndarray], acc_bits: int) -> 
         "layers": layers,
         "qat_test_acc": hist[-1]["test_acc"] if hist else None,
         "qat_epochs": len(hist),
+        "training": training or {},
     }
 
 
@@ -115,7 +140,8 @@ def export_package(
         check_overflow(ckpt["spec"], arrays, acc_bits)
     except OverflowRiskError as e:
         raise ExportError(f"refusing to export {ckpt_path}: {e}") from e
-    manifest = build_manifest(ckpt, arrays, acc_bits)
+    training = provenance(ckpt_path, ckpt)
+    manifest = build_manifest(ckpt, arrays, acc_bits, training)
     validate_package(manifest, arrays, str(out))
     out = Path(out)
 
@@ -143,7 +169,7 @@ def export_package(
         )
         if k in ckpt
     }
-    slim.update({"model": net.state_dict(), "done": True})
+    slim.update({"model": net.state_dict(), "done": True, "training": training})
     save_checkpoint(out.with_suffix(".pt"), slim)
     log.info("wrote %s and %s", out, out.with_suffix(".pt"))
     return manifest
