@@ -149,9 +149,16 @@ def image_words(image: np.ndarray) -> list[int]:
         x = x.transpose(2, 0, 1)
     if x.shape[0] != 3:
         raise CoreImageError(f"image must have 3 channels, got shape {x.shape}")
-    _, h, w = x.shape
-    flat = x.reshape(3, h * w).astype(np.uint32)
-    return [int(flat[0, p] | flat[1, p] << 8 | flat[2, p] << 16) for p in range(h * w)]
+    return pixel_words(x)
+
+
+def pixel_words(x: np.ndarray) -> list[int]:
+    """[C, H, W] pixels (0..255, C <= 4) as engine input words: byte c = channel c."""
+    c, h, w = x.shape
+    if c > 4 or np.min(x, initial=0) < 0 or np.max(x, initial=0) > 255:
+        raise CoreImageError(f"pixel map must be [C<=4, H, W] in 0..255, got {x.shape}")
+    flat = np.asarray(x, np.uint32).reshape(c, h * w)
+    return [int(sum(int(flat[ch, p]) << (8 * ch) for ch in range(c))) for p in range(h * w)]
 
 
 # ------------------------------------------------------------------------ program fields

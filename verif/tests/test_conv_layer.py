@@ -7,8 +7,7 @@ import numpy as np
 import pyuvm
 from cocotb.triggers import ClockCycles
 from cocotb_coverage.coverage import CoverCross, CoverPoint
-from pyuvm import ConfigDB
-from test_conv_lib import (
+from conv_lib import (
     DENSITY_BINS,
     Layer,
     LayerShape,
@@ -24,6 +23,7 @@ from test_conv_lib import (
     threshold_rows,
     weight_rows,
 )
+from pyuvm import ConfigDB
 
 from golden import load_package
 from verif.neural_tb import (

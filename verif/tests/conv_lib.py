@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from golden import layers as gl
+from golden.core_image import map_words, pixel_words
+from golden.core_image import threshold_rows as core_threshold_rows
+from golden.core_image import weight_rows as core_weight_rows
 
 DENSITIES = [0.0, 0.02, 0.1, 0.3, 0.5, 0.9, 1.0]
 DENSITY_BINS = ["0%", "<=10%", "<=50%", "<100%", "100%"]
@@ -166,59 +169,21 @@ def make_layer(
     return Layer(s, x, w, theta, res, acc, out)
 
 
-def pack_word(bits: np.ndarray) -> int:
-    """Channel vector (0/1) to an integer word, bit c = channel c."""
-    return int(sum(1 << int(c) for c in np.flatnonzero(bits)))
-
-
 def input_words(layer: Layer) -> list[int]:
-    s, x = layer.shape, layer.x
-    words = []
-    for y in range(s.h):
-        for xx in range(s.w):
-            if s.pixel:
-                words.append(sum(int(x[c, y, xx]) << (8 * c) for c in range(s.cin)))
-            else:
-                words.append(pack_word(x[:, y, xx]))
-    return words
+    """The layer's input as engine words: pixels one byte per channel, or spike words."""
+    s = layer.shape
+    if s.pixel:
+        return pixel_words(layer.x)
+    return map_words(layer.x)
 
 
 def weight_rows(layer: Layer, lanes: int) -> list[int]:
-    """Rows in order group, input channel; bits [(k*lanes+l)*8 +: 8] with k = ky*3 + kx."""
-    s, w = layer.shape, layer.w.astype(np.int64)
-    rows = []
-    for g in range(s.groups(lanes)):
-        for c in range(s.cin):
-            row = 0
-            for lane in range(lanes):
-                o = g * lanes + lane
-                if o >= s.cout:
-                    continue
-                for ky in range(s.k):
-                    for kx in range(s.k):
-                        k = ky * 3 + kx if s.k == 3 else 4
-                        row |= (int(w[o, c, ky, kx]) & 0xFF) << ((k * lanes + lane) * 8)
-            rows.append(row)
-    return rows
+    """The layer's weights in the engine's row layout (see golden.core_image)."""
+    return core_weight_rows(layer.w, lanes)
 
 
 def threshold_rows(layer: Layer, lanes: int, acc_w: int) -> list[int]:
-    s = layer.shape
-    mask = (1 << acc_w) - 1
-    rows = []
-    for g in range(s.groups(lanes)):
-        row = 0
-        for lane in range(lanes):
-            o = g * lanes + lane
-            if o < s.cout:
-                row |= (int(layer.theta[o]) & mask) << (lane * acc_w)
-        rows.append(row)
-    return rows
-
-
-def map_words(m: np.ndarray) -> list[int]:
-    """[C, H, W] spike map to words in raster order."""
-    return [pack_word(m[:, y, x]) for y in range(m.shape[1]) for x in range(m.shape[2])]
+    return core_threshold_rows(layer.theta, lanes, acc_w)
 
 
 def events(layer: Layer, x: np.ndarray | None = None) -> int:
