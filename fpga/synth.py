@@ -45,9 +45,9 @@ CORE = [
 BRIDGE = ["fpga/rtl/uart_rx.sv", "fpga/rtl/uart_tx.sv", "fpga/rtl/uart_axi_bridge.sv"]
 BOARD = [*BRIDGE, "fpga/rtl/vc707_clock.sv", "fpga/rtl/vc707_top.sv"]
 
-# About 256 processing elements: the weight stage has 9 * Lanes adders (252 here). MaxC must
-# be a multiple of Lanes; the weight store keeps about the default's bits.
-PE256 = {"Lanes": 28, "MaxC": 448, "WRows": 2048, "EngWRows": 1024}
+# About 256 processing elements: the weight stage has 9 * Lanes adders and Lanes must be a
+# power of two, so 32 lanes (288 PEs) is the closest; MaxC 512 holds full-width VGG-11.
+PE256 = {"Lanes": 32, "MaxC": 512, "AccW": 24, "WRows": 2048, "EngWRows": 1024}
 CONV_PE256 = {"Lanes": 28, "MaxCin": 448, "MaxCout": 448, "MaxH": 32, "MaxW": 32, "WDepth": 1024}
 CONV_DEFAULT = {"Lanes": 8, "MaxCin": 128, "MaxCout": 128, "MaxH": 32, "MaxW": 32, "WDepth": 2048}
 
@@ -64,7 +64,7 @@ class Job:
 
 JOBS = [
     Job("core", "neural_top", CORE, {}, "neural_top, default parameters (9 x 8 = 72 PEs)"),
-    Job("pe256", "neural_top", CORE, PE256, "neural_top, Lanes 28 (9 x 28 = 252 PEs), MaxC 448"),
+    Job("pe256", "neural_top", CORE, PE256, "neural_top, Lanes 32 (9 x 32 = 288 PEs), MaxC 512"),
     Job("conv_layer", "conv_layer", CORE[:7], CONV_DEFAULT, "conv engine, Lanes 8"),
     Job("conv_layer_pe256", "conv_layer", CORE[:7], CONV_PE256, "conv engine, Lanes 28"),
     Job("conv_weight_stage", "conv_weight_stage", CORE[:4], {}, "weight stage, defaults"),
@@ -208,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--markdown", action="store_true", help="print a Markdown table")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
-    jobs = [j for j in JOBS if not args.jobs or j.name in args.jobs]
+    by_name = {j.name: j for j in JOBS}
+    jobs = [by_name[n] for n in args.jobs if n in by_name] if args.jobs else JOBS
     unknown = set(args.jobs or []) - {j.name for j in JOBS}
     if unknown:
         log.error("unknown jobs: %s", ", ".join(sorted(unknown)))
