@@ -232,29 +232,29 @@ module classifier #(
       words_in_filter <= words_in_filter + ((fw_valid && fw_ready && sw_word_i != '0) ? 1 : 0)
                          - (ev_valid && ev_last ? 1 : 0);
       assert (words_in_filter >= 0 && words_in_filter <= 1)
-        else $error("classifier: %0d words inside the event filter", words_in_filter);
+        else $fatal(1, "classifier: %0d words inside the event filter", words_in_filter);
       assert (!(drained && words_in_filter != 0))
-        else $error("classifier: drained with a word still in the event filter");
+        else $fatal(1, "classifier: drained with a word still in the event filter");
       if (sw_valid_i || ev_valid) begin
         assert ((1 << cfg_win_log2_i) <= MaxWin)
-          else $error("classifier: 2**%0d windows per channel, at most %0d", cfg_win_log2_i,
+          else $fatal(1, "classifier: 2**%0d windows per channel, at most %0d", cfg_win_log2_i,
                       MaxWin);
       end
       if (wt_valid_i && wt_ready_o) begin
         assert ({1'b0, wt_addr_i} < InputsL)
-          else $error("classifier: weight row %0d beyond %0d inputs", wt_addr_i, Inputs);
+          else $fatal(1, "classifier: weight row %0d beyond %0d inputs", wt_addr_i, Inputs);
       end
       if (bias_valid_i && bias_ready_o) begin
         assert ({1'b0, bias_cls_i} < ClassesL)
-          else $error("classifier: bias for class %0d of %0d", bias_cls_i, Classes);
+          else $fatal(1, "classifier: bias for class %0d of %0d", bias_cls_i, Classes);
       end
-      assert (!(ev_valid && state_q != StAcc)) else $error("classifier: event outside a walk");
-      assert (!(row_vld_q && init_acc)) else $error("classifier: new image before the drain");
+      assert (!(ev_valid && state_q != StAcc)) else $fatal(1, "classifier: event outside a walk");
+      assert (!(row_vld_q && init_acc)) else $fatal(1, "classifier: new image before the drain");
       // The exporter proves the logits fit; a wrap here means the package was not checked.
       if (row_vld_q) begin
         for (int o = 0; o < Classes; o++) begin
           assert (!add_overflows($unsigned(acc_q[o]), row_q[o*WeightW+:WeightW]))
-            else $error("classifier: logit %0d overflows %0d bits", o, AccW);
+            else $fatal(1, "classifier: logit %0d overflows %0d bits", o, AccW);
         end
       end
     end

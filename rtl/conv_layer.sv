@@ -601,41 +601,43 @@ module conv_layer #(
     if (!rst_i) begin
       if (cfg_fire) begin
         assert (cfg_data_i[9:0] != '0 && 32'(cfg_data_i[9:0]) <= $unsigned(MaxCin))
-          else $error("conv_layer: cin %0d outside 1..%0d", cfg_data_i[9:0], MaxCin);
+          else $fatal(1, "conv_layer: cin %0d outside 1..%0d", cfg_data_i[9:0], MaxCin);
         assert (!cfg_data_i[36] || 32'(cfg_data_i[9:0]) * 8 <= $unsigned(MaxCin))
-          else $error("conv_layer: pixel mode needs 8 x cin <= MaxCin");
+          else $fatal(1, "conv_layer: pixel mode needs 8 x cin <= MaxCin");
         assert (cfg_data_i[19:10] != '0 && 32'(cfg_data_i[19:10]) <= $unsigned(MaxCout))
-          else $error("conv_layer: cout %0d outside 1..%0d", cfg_data_i[19:10], MaxCout);
+          else $fatal(1, "conv_layer: cout %0d outside 1..%0d", cfg_data_i[19:10], MaxCout);
         assert (cfg_data_i[25:20] != '0 && 32'(cfg_data_i[25:20]) <= $unsigned(MaxH))
-          else $error("conv_layer: height %0d outside 1..%0d", cfg_data_i[25:20], MaxH);
+          else $fatal(1, "conv_layer: height %0d outside 1..%0d", cfg_data_i[25:20], MaxH);
         assert (cfg_data_i[31:26] != '0 && 32'(cfg_data_i[31:26]) <= $unsigned(MaxW))
-          else $error("conv_layer: width %0d outside 1..%0d", cfg_data_i[31:26], MaxW);
-        assert (cfg_data_i[39:37] == '0) else $error("conv_layer: reserved descriptor bits set");
+          else $fatal(1, "conv_layer: width %0d outside 1..%0d", cfg_data_i[31:26], MaxW);
+        assert (cfg_data_i[39:37] == '0) else $fatal(1, "conv_layer: reserved descriptor bits set");
       end
       if (start_fire) begin
         assert (32'(cin_q) * ((32'(cout_q) + LanesU - 32'd1) / LanesU) <= WDepthU)
-          else $error("conv_layer: %0d weight rows needed, WDepth is %0d",
+          else $fatal(1, "conv_layer: %0d weight rows needed, WDepth is %0d",
                       32'(cin_q) * ((32'(cout_q) + LanesU - 32'd1) / LanesU), WDepth);
         assert (!pool_q || (hp != '0 && wp != '0))
-          else $error("conv_layer: pooling a map smaller than 2x2");
+          else $fatal(1, "conv_layer: pooling a map smaller than 2x2");
       end
-      if (in_fire) assert (ly_q < h_q) else $error("conv_layer: more input words than positions");
+      if (in_fire) assert (ly_q < h_q)
+        else $fatal(1, "conv_layer: more input words than positions");
       if (res_fire) begin
-        assert (ry_q < hp) else $error("conv_layer: more residual words than output positions");
+        assert (ry_q < hp) else $fatal(1, "conv_layer: more residual words than output positions");
       end
       if (w_fire) begin
         assert (32'(wptr_q) < $unsigned(WDepth))
-          else $error("conv_layer: weight RAM overflow");
+          else $fatal(1, "conv_layer: weight RAM overflow");
       end
       if (th_fire) begin
-        assert (32'(thptr_q) < $unsigned(Groups)) else $error("conv_layer: threshold RAM overflow");
+        assert (32'(thptr_q) < $unsigned(Groups))
+          else $fatal(1, "conv_layer: threshold RAM overflow");
       end
-      assert (fifo_full == !ps_ready) else $error("conv_layer: partial-sum FIFO flags disagree");
+      assert (fifo_full == !ps_ready) else $fatal(1, "conv_layer: partial-sum FIFO flags disagree");
       assert (32'(fifo_level) <= $unsigned(FifoDepth))
-        else $error("conv_layer: FIFO level %0d", fifo_level);
-      assert (out_full == !out_fifo_ready) else $error("conv_layer: output FIFO flags disagree");
-      assert (!(up_valid && fire_busy)) else $error("conv_layer: update during the fire pass");
-      assert (!(inflight_q && !out_fifo_ready)) else $error("conv_layer: output FIFO overflow");
+        else $fatal(1, "conv_layer: FIFO level %0d", fifo_level);
+      assert (out_full == !out_fifo_ready) else $fatal(1, "conv_layer: output FIFO flags disagree");
+      assert (!(up_valid && fire_busy)) else $fatal(1, "conv_layer: update during the fire pass");
+      assert (!(inflight_q && !out_fifo_ready)) else $fatal(1, "conv_layer: output FIFO overflow");
     end
   end
 `endif

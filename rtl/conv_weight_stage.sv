@@ -109,7 +109,7 @@ module conv_weight_stage #(
   always @(posedge clk_i) begin
     if (!rst_i && ev_fire) begin
       assert (32'(raddr) < $unsigned(WDepth))
-        else $error("conv_weight_stage: weight row %0d", raddr);
+        else $fatal(1, "conv_weight_stage: weight row %0d", raddr);
     end
   end
 `endif

@@ -197,10 +197,10 @@ module membrane_array #(
   always @(posedge clk_i) begin
     if (!rst_i) begin
       assert (!(up_valid_i && (rd_en_i || clr_en_i)))
-        else $error("membrane_array: fire-stage access during an update");
-      assert (!(v2_vec != '0 && clr_en_i)) else $error("membrane_array: clear during an update");
+        else $fatal(1, "membrane_array: fire-stage access during an update");
+      assert (!(v2_vec != '0 && clr_en_i)) else $fatal(1, "membrane_array: clear during an update");
       assert (!(up_valid_i && 32'(iy) >= $unsigned(MaxH)))
-        else $error("membrane_array: row %0d", iy);
+        else $fatal(1, "membrane_array: row %0d", iy);
     end
   end
 `endif

@@ -214,7 +214,7 @@ module qk_attention #(
     end else begin
       if (attn_busy) begin
         assert (cfg_now == cfg_map)
-          else $error("qk_attention: configuration changed between a Q map and its K map");
+          else $fatal(1, "qk_attention: configuration changed between a Q map and its K map");
       end
       if (take_q && !attn_busy) begin
         attn_busy <= 1'b1;
@@ -227,22 +227,22 @@ module qk_attention #(
 
   always @(posedge clk_i) begin
     if (!rst_i && take) begin
-      assert (in_role_i != 2'd3) else $error("qk_attention: word with the undefined role 3");
+      assert (in_role_i != 2'd3) else $fatal(1, "qk_attention: word with the undefined role 3");
       if ((take_q || take_k) && !cfg_channel_i) begin
         assert (cfg_heads_i >= 4'd1 && 32'($signed({1'b0, cfg_heads_i})) <= MaxHeads
                 && Channels % 32'($signed({1'b0, cfg_heads_i})) == 0)
-          else $error("qk_attention: %0d heads do not split %0d channels (at most %0d heads)",
+          else $fatal(1, "qk_attention: %0d heads do not split %0d channels (at most %0d heads)",
                       cfg_heads_i, Channels, MaxHeads);
         assert (AnyHeads != 0 || (cfg_heads_i & (cfg_heads_i - 4'd1)) == 4'd0)
-          else $error("qk_attention: %0d heads, but only powers of two are built", cfg_heads_i);
+          else $fatal(1, "qk_attention: %0d heads, but only powers of two are built", cfg_heads_i);
       end
       if (take_k) begin
-        assert (q_done_q) else $error("qk_attention: K word before a complete Q map");
+        assert (q_done_q) else $fatal(1, "qk_attention: K word before a complete Q map");
       end
       if (take_q && cfg_channel_i) begin
         for (int c = 0; c < Channels; c++) begin
           assert (q_first_q || !in_word_i[c] || ch_cnt_q[c] != '1)
-            else $error("qk_attention: channel %0d spike count overflows", c);
+            else $fatal(1, "qk_attention: channel %0d spike count overflows", c);
         end
       end
     end

@@ -159,8 +159,8 @@ module spike_fire #(
 `ifndef SYNTHESIS
   always @(posedge clk_i) begin
     if (!rst_i && start_i) begin
-      assert (!busy_o) else $error("spike_fire: start while busy");
-      assert (out_h_i != '0 && out_w_i != '0) else $error("spike_fire: empty output map");
+      assert (!busy_o) else $fatal(1, "spike_fire: start while busy");
+      assert (out_h_i != '0 && out_w_i != '0) else $fatal(1, "spike_fire: empty output map");
     end
   end
 `endif

@@ -151,7 +151,7 @@ module w2ttfs #(
       ws_log2_map <= cfg_ws_log2_i;
     end else if (!rst_i) begin
       assert (cfg_hw_log2_i == hw_log2_map && cfg_ws_log2_i == ws_log2_map)
-        else $error("w2ttfs: configuration changed while a map is in flight");
+        else $fatal(1, "w2ttfs: configuration changed while a map is in flight");
     end
   end
 
@@ -159,23 +159,23 @@ module w2ttfs #(
     if (!rst_i) begin
       if (word_valid_i || emit_q) begin
         assert (cfg_hw_log2_i <= MaxHw3)
-          else $error("w2ttfs: map side 2**%0d above 2**%0d", cfg_hw_log2_i, MaxHwLog2);
+          else $fatal(1, "w2ttfs: map side 2**%0d above 2**%0d", cfg_hw_log2_i, MaxHwLog2);
         assert ({1'b0, cfg_ws_log2_i} <= cfg_hw_log2_i && {1'b0, cfg_ws_log2_i} <= MaxWs3)
-          else $error("w2ttfs: window side 2**%0d illegal for map side 2**%0d",
+          else $fatal(1, "w2ttfs: window side 2**%0d illegal for map side 2**%0d",
                       cfg_ws_log2_i, cfg_hw_log2_i);
         assert ((1 << (2 * win_side_log2)) <= MaxWin)
-          else $error("w2ttfs: %0d windows per channel, at most %0d held",
+          else $fatal(1, "w2ttfs: %0d windows per channel, at most %0d held",
                       1 << (2 * win_side_log2), MaxWin);
       end
       if (take) begin
         assert ({1'b0, word_pos_i} <= last_pos)
-          else $error("w2ttfs: position %0d outside the %0d-position map", word_pos_i,
+          else $fatal(1, "w2ttfs: position %0d outside the %0d-position map", word_pos_i,
                       last_pos + 1'b1);
         for (int c = 0; c < Channels; c++) begin
           for (int w = 0; w < MaxWin; w++) begin
             if (word_i[c] && word_win == WinW'($unsigned(w))) begin
               assert (cnt_q[c*MaxWin+w] < slots)
-                else $error("w2ttfs: channel %0d window %0d counts past ws*ws", c, w);
+                else $fatal(1, "w2ttfs: channel %0d window %0d counts past ws*ws", c, w);
             end
           end
         end
