@@ -200,8 +200,17 @@ class UartBridgeTest(BaseTest):
             words = [rng.getrandbits(32) for _ in range(n)]
             for w in words:
                 self.expect({"ok": w})
+            split = rng.random() < 0.3 and n > 1
+            if split:
+                # Pauses longer than a word record's reply (5 bytes) plus the bridge's GET wait:
+                # the packet then needs several GETs.
+                p = self.tb.params
+                pause = 50 * (p["ClkHz"] // p["Baud"]) + p["WaitCycles"] + 40
+                env.src.set_pause_generator(_long_pauses(pause))
             await env.src.send(AxiStreamFrame(tdata=words))
             got, gets = await self._receive()
+            if split:
+                env.src.set_pause_generator(self.phase_pauses)
             sample_get_split(gets)
             for w in got:
                 self.observe({"ok": w})
@@ -269,7 +278,8 @@ class UartBridgeTest(BaseTest):
             env.uart.skew = skew
             env.uart.gap_bits = gap
             env.snk_cfg.backpressure_prob = stall
-            env.src.set_pause_generator(_pauses(self.tb.rng(f"pause{pause}"), pause))
+            self.phase_pauses = _pauses(self.tb.rng(f"pause{pause}"), pause)
+            env.src.set_pause_generator(self.phase_pauses)
             for _ in range(self.OPS_PER_PHASE):
                 await self.one_op(rng, ref)
         assert not env.uart.received, f"stray bytes from the bridge: {env.uart.flush().hex()}"
@@ -287,6 +297,14 @@ def _pauses(rng, prob: float):
             for _ in range(rng.choice([3, 20, 400])):
                 yield True
         yield False
+
+
+def _long_pauses(cycles: int):
+    """One beat, then `cycles` pause cycles, repeatedly."""
+    while True:
+        yield False
+        for _ in range(cycles):
+            yield True
 
 
 @pyuvm.test()
