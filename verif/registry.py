@@ -31,6 +31,13 @@ class SimTest:
     config_extra: dict[str, dict[str, Any]] = field(default_factory=dict)  # per config, merged
     # Configs marked `tier: full` are too slow for every CI run; `make regress` runs them.
     full_only: frozenset[str] = frozenset()
+    # `quick_sims: [...]` limits a config's CI (quick-tier) runs to those simulators.
+    quick_sims: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def in_quick_tier(self, config: str, sim: str) -> bool:
+        if config in self.full_only:
+            return False
+        return sim in self.quick_sims.get(config, (sim,))
 
     def extra_for(self, config: str) -> dict[str, Any]:
         return {**self.extra, **self.config_extra.get(config, {})}
@@ -50,7 +57,7 @@ def load_spec(path: Path) -> SimTest:
     if missing:
         raise SpecError(f"{path}: missing keys {sorted(missing)}")
     # A config is either a plain parameter mapping or {params: {...}, extra: {...}, tier: ...}.
-    configs, config_extra, full_only = {}, {}, set()
+    configs, config_extra, full_only, quick_sims = {}, {}, set(), {}
     for key, value in (raw["configs"] or {}).items():
         value = dict(value or {})
         if "params" in value:
@@ -61,6 +68,8 @@ def load_spec(path: Path) -> SimTest:
                 raise SpecError(f"{path}: config {key}: tier must be quick or full, not {tier!r}")
             if tier == "full":
                 full_only.add(str(key))
+            if "quick_sims" in value:
+                quick_sims[str(key)] = tuple(value["quick_sims"])
         else:
             configs[str(key)] = value
     test = SimTest(
@@ -70,6 +79,7 @@ def load_spec(path: Path) -> SimTest:
         configs=configs,
         config_extra=config_extra,
         full_only=frozenset(full_only),
+        quick_sims=quick_sims,
         description=str(raw.get("description", "")),
         extra=dict(raw.get("extra") or {}),
     )

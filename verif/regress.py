@@ -54,7 +54,7 @@ def make_matrix(tests: list[str], sims: list[str], seeds: list[int], full: bool)
         for name in tests
         for sim in sims
         for config in TESTS[name].configs
-        if full or config not in TESTS[name].full_only
+        if full or TESTS[name].in_quick_tier(config, sim)
         for seed in seeds
     ]
 
