@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Self-checking smoke test of vc707_top: bit-bangs the host protocol on the UART pins and checks
-// the bridge id, the core's ID register, a register write/read and the answer to garbage.
+// the bridge id, the core's ID register, a register write and read, the answer to garbage.
 
 `timescale 1ns / 1ps
 `default_nettype none
@@ -94,14 +94,14 @@ module vc707_top_tb #(
     exp = '{8'h06, 8'h31, 8'h4C, 8'h52, 8'h4E};
     expect_bytes("READ ID", exp, 5);
 
-    // WRITE EXT_BASE (0x018) = 0x12345678, then read it back
-    send_byte(8'h57); send_byte(8'h18); send_byte(8'h00);
-    send_byte(8'h78); send_byte(8'h56); send_byte(8'h34); send_byte(8'h12);
+    // WRITE CTRL (0x008) = CLEAR, then READ STATUS (0x00C): idle, nothing done, no error
+    send_byte(8'h57); send_byte(8'h08); send_byte(8'h00);
+    send_byte(8'h02); send_byte(8'h00); send_byte(8'h00); send_byte(8'h00);
     exp = '{8'h06};
-    expect_bytes("WRITE", exp, 1);
-    send_byte(8'h52); send_byte(8'h18); send_byte(8'h00);
-    exp = '{8'h06, 8'h78, 8'h56, 8'h34, 8'h12};
-    expect_bytes("READ EXT_BASE", exp, 5);
+    expect_bytes("WRITE CTRL", exp, 1);
+    send_byte(8'h52); send_byte(8'h0C); send_byte(8'h00);
+    exp = '{8'h06, 8'h00, 8'h00, 8'h00, 8'h00};
+    expect_bytes("READ STATUS", exp, 5);
 
     // Garbage: NAK + unknown command
     send_byte(8'hA7);
