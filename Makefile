@@ -24,9 +24,11 @@ CI_SEEDS ?= 1
 
 RTL_FILES  := $(wildcard rtl/*.sv)
 RTL_TOPS   := $(basename $(notdir $(RTL_FILES)))
+BOARD_FILES := $(wildcard fpga/rtl/*.sv)
+BOARD_TOPS  := $(basename $(notdir $(BOARD_FILES)))
 PY_DIRS    := golden train verif tools fpga
 
-.PHONY: help bootstrap sim test unit regress lint lint-rtl lint-py fusesoc-lint train accuracy clean
+.PHONY: help bootstrap sim test unit regress synth lint lint-rtl lint-py fusesoc-lint train accuracy clean
 
 help:
 	@echo "make test                      lint + every unit and simulation test (CI entry point)"
@@ -35,6 +37,7 @@ help:
 	@echo "                               one simulation test; tests: $$($(PY) -c 'from verif.registry import TESTS; print(" ".join(TESTS))' 2>/dev/null)"
 	@echo "make regress [SEEDS=5] [SIM=both|verilator|icarus] [JOBS=2]"
 	@echo "                               every test, seeds, coverage, plan status: build/regress/report.md"
+	@echo "make synth [SYNTH_JOBS=\"core pe256\"]  Yosys resource estimates (build/synth)"
 	@echo "make lint                      Verilator -Wall, slang, Verible on rtl/; ruff on Python"
 	@echo "make fusesoc-lint              fusesoc run --target lint neural"
 	@echo "make bootstrap                 install the toolchain into $(VENV) (done by every target)"
@@ -81,7 +84,14 @@ lint-rtl: $(STAMP)
 	  verilator --lint-only -Wall --top-module $$top $(RTL_FILES) >/dev/null || exit 1; \
 	done
 	$(PY) tools/slang_lint.py -Weverything -Werror $(addprefix --top ,$(RTL_TOPS)) $(RTL_FILES)
-	verible-verilog-lint --rules=line-length=length:100 $(RTL_FILES)
+	@for top in $(BOARD_TOPS); do \
+	  echo "verilator --lint-only -Wall --top-module $$top (board)"; \
+	  verilator --lint-only -Wall --top-module $$top $(RTL_FILES) $(BOARD_FILES) >/dev/null || exit 1; \
+	done
+	@# VERILATOR selects the simulation branch of the board clock module, as in simulation.
+	$(PY) tools/slang_lint.py -Weverything -Werror -DVERILATOR \
+	  $(addprefix --top ,$(RTL_TOPS) vc707_top) $(RTL_FILES) $(BOARD_FILES)
+	verible-verilog-lint --rules=line-length=length:100 $(RTL_FILES) $(BOARD_FILES)
 
 lint-py: $(STAMP)
 	ruff check $(PY_DIRS)
@@ -103,6 +113,10 @@ train: $(STAMP)
 accuracy: $(STAMP)
 	$(PY) -m golden.accuracy $(if $(MODEL),--model $(MODEL)) $(if $(IMAGES),--images $(IMAGES)) \
 	  $(if $(DATA),--data $(DATA))
+
+# Yosys LUT/FF/BRAM/DSP estimates of the core and its blocks (cached in build/synth)
+synth: $(STAMP)
+	$(PY) -m fpga.synth $(if $(SYNTH_JOBS),--jobs $(SYNTH_JOBS))
 
 fusesoc-lint: $(STAMP)
 	fusesoc run --target lint neural
