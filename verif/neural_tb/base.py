@@ -17,6 +17,7 @@ from cocotb.triggers import ClockCycles
 from pyuvm import ConfigDB, uvm_env, uvm_test
 
 from verif.neural_tb.coverage import report_coverage
+from verif.neural_tb.stream import StreamAgent, StreamAgentConfig, StreamBus
 
 
 @dataclass
@@ -62,6 +63,15 @@ class BaseEnv(uvm_env):
     def build_phase(self) -> None:
         self.tb: TbConfig = ConfigDB().get(self, "", "tb")
         self.dut = cocotb.top
+
+    def stream_agent(self, name: str, bus: StreamBus, role: str) -> tuple[Any, Any]:
+        """A StreamAgent `name` on `bus` (clocked by clk_i, reset by rst_i) with a generator of
+        its own; returns the agent and its config (whose stall knobs tests change at will)."""
+        cfg = StreamAgentConfig(
+            bus, self.dut.clk_i, self.dut.rst_i, role=role, rng=self.tb.rng(name)
+        )
+        ConfigDB().set(self, name, "cfg", cfg)
+        return StreamAgent(name, self), cfg
 
 
 class BaseTest(uvm_test):

@@ -15,8 +15,6 @@ from verif.neural_tb import (
     BaseTest,
     ErrorInjector,
     InOrderScoreboard,
-    StreamAgent,
-    StreamAgentConfig,
     StreamBus,
     StreamSequence,
 )
@@ -91,24 +89,12 @@ class Identity(uvm_subscriber):
 class FifoEnv(BaseEnv):
     def build_phase(self) -> None:
         super().build_phase()
-        self.src_cfg = StreamAgentConfig(
-            StreamBus.from_prefix(self.dut, "", ["data"], "in"),
-            self.dut.clk_i,
-            self.dut.rst_i,
-            role="source",
-            rng=self.tb.rng("src"),
+        self.src, self.src_cfg = self.stream_agent(
+            "src", StreamBus.from_prefix(self.dut, "", ["data"], "in"), "source"
         )
-        self.snk_cfg = StreamAgentConfig(
-            StreamBus.from_prefix(self.dut, "", ["data"], "out"),
-            self.dut.clk_i,
-            self.dut.rst_i,
-            role="sink",
-            rng=self.tb.rng("snk"),
+        self.snk, self.snk_cfg = self.stream_agent(
+            "snk", StreamBus.from_prefix(self.dut, "", ["data"], "out"), "sink"
         )
-        ConfigDB().set(self, "src", "cfg", self.src_cfg)
-        ConfigDB().set(self, "snk", "cfg", self.snk_cfg)
-        self.src = StreamAgent("src", self)
-        self.snk = StreamAgent("snk", self)
         self.predictor = Identity("predictor", self)
         self.scoreboard = InOrderScoreboard("scoreboard", self)
         self.levels = LevelChecker("levels", self)

@@ -14,8 +14,6 @@ from verif.neural_tb import (
     BaseTest,
     ErrorInjector,
     InOrderScoreboard,
-    StreamAgent,
-    StreamAgentConfig,
     StreamBus,
     StreamItem,
     StreamSequence,
@@ -121,24 +119,14 @@ class EventFilterEnv(BaseEnv):
     def build_phase(self) -> None:
         super().build_phase()
         dut = self.dut
-        self.src_cfg = StreamAgentConfig(
+        self.src, self.src_cfg = self.stream_agent(
+            "src",
             StreamBus(dut, "word_valid_i", "word_ready_o", {"word": "word_i", "pos": "word_pos_i"}),
-            dut.clk_i,
-            dut.rst_i,
-            role="source",
-            rng=self.tb.rng("src"),
+            "source",
         )
-        self.snk_cfg = StreamAgentConfig(
-            StreamBus.from_prefix(dut, "ev", ["ch", "pos", "last"], "out"),
-            dut.clk_i,
-            dut.rst_i,
-            role="sink",
-            rng=self.tb.rng("snk"),
+        self.snk, self.snk_cfg = self.stream_agent(
+            "snk", StreamBus.from_prefix(dut, "ev", ["ch", "pos", "last"], "out"), "sink"
         )
-        ConfigDB().set(self, "src", "cfg", self.src_cfg)
-        ConfigDB().set(self, "snk", "cfg", self.snk_cfg)
-        self.src = StreamAgent("src", self)
-        self.snk = StreamAgent("snk", self)
         self.predictor = EventPredictor("predictor", self)
         self.scoreboard = InOrderScoreboard("scoreboard", self)
         self.timing = TimingChecker("timing", self)

@@ -15,8 +15,6 @@ from verif.neural_tb import (
     BaseTest,
     ErrorInjector,
     InOrderScoreboard,
-    StreamAgent,
-    StreamAgentConfig,
     StreamBus,
     StreamItem,
     StreamSequence,
@@ -160,24 +158,12 @@ class QkEnv(BaseEnv):
         super().build_phase()
         dut = self.dut
         fields = ["word", "pos", "role", "last"]
-        self.src_cfg = StreamAgentConfig(
-            StreamBus.from_prefix(dut, "in", fields, "in"),
-            dut.clk_i,
-            dut.rst_i,
-            role="source",
-            rng=self.tb.rng("src"),
+        self.src, self.src_cfg = self.stream_agent(
+            "src", StreamBus.from_prefix(dut, "in", fields, "in"), "source"
         )
-        self.snk_cfg = StreamAgentConfig(
-            StreamBus.from_prefix(dut, "out", fields, "out"),
-            dut.clk_i,
-            dut.rst_i,
-            role="sink",
-            rng=self.tb.rng("snk"),
+        self.snk, self.snk_cfg = self.stream_agent(
+            "snk", StreamBus.from_prefix(dut, "out", fields, "out"), "sink"
         )
-        ConfigDB().set(self, "src", "cfg", self.src_cfg)
-        ConfigDB().set(self, "snk", "cfg", self.snk_cfg)
-        self.src = StreamAgent("src", self)
-        self.snk = StreamAgent("snk", self)
         self.predictor = AttentionPredictor("predictor", self)
         self.scoreboard = InOrderScoreboard("scoreboard", self)
 
