@@ -137,6 +137,8 @@ def merge_code_coverage(runs: list[Run]) -> dict[str, dict[str, list[int]]]:
         page = f.get("page", "v_other/?")
         kind, _, module = page.partition("/")
         kind = kind.removeprefix("v_")
+        # Verilator names parameterised copies module__<params>; report them as one module.
+        module = module.split("__", 1)[0]
         cell = summary[module or "?"][kind]
         cell[1] += 1
         cell[0] += count > 0

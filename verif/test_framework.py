@@ -69,9 +69,10 @@ def test_verilator_coverage_is_summarised_per_module(tmp_path: Path) -> None:
     dat = "# SystemC::Coverage-3\n"
     dat += f"C '{point('v_line/fifo', 1)}' 3\nC '{point('v_line/fifo', 2)}' 0\n"
     dat += f"C '{point('v_toggle/filt', 5)}' 1\n"
+    dat += f"C '{point('v_line/fifo__W8', 1)}' 0\n"
     run = fake_run(tmp_path, "t", True, {}, dat)
     summary = regress.merge_code_coverage([run])
-    assert summary["fifo"]["line"] == [1, 2]
+    assert summary["fifo"]["line"] == [1, 3], "parameterised copies count under one module"
     assert summary["filt"]["toggle"] == [1, 1]
 
 
