@@ -17,6 +17,7 @@ from cocotb.triggers import ClockCycles
 from pyuvm import ConfigDB, uvm_env, uvm_test
 
 from verif.neural_tb.coverage import report_coverage
+from verif.neural_tb.scoreboard import ErrorInjector
 from verif.neural_tb.stream import StreamAgent, StreamAgentConfig, StreamBus
 
 
@@ -110,6 +111,17 @@ class BaseTest(uvm_test):
 
     async def stimulus(self) -> None:
         raise NotImplementedError
+
+    def inject_bit_flip(self, monitor: Any, scoreboard: Any, span: int, field: str) -> None:
+        """Error-injection companions: flip bit 0 of `field` in one observed item, drawn from
+        the first `span`, and keep the injector for `check_phase` (`self.injector.check()`)."""
+        victim = self.tb.rng("victim").randrange(span)
+        self.logger.info("corrupting observed item %d (%s)", victim, field)
+
+        def flip(item: Any) -> None:
+            item.fields[field] ^= 1
+
+        self.injector = ErrorInjector(monitor, scoreboard, victim, flip)
 
     def done(self) -> bool:
         raise NotImplementedError

@@ -13,7 +13,6 @@ from pyuvm import ConfigDB, uvm_component, uvm_subscriber
 from verif.neural_tb import (
     BaseEnv,
     BaseTest,
-    ErrorInjector,
     InOrderScoreboard,
     StreamBus,
     StreamSequence,
@@ -158,13 +157,8 @@ class ElasticFifoInjectTest(ElasticFifoTest):
     """Corrupts one observed output and proves that the scoreboard reports exactly that item."""
 
     def end_of_elaboration_phase(self) -> None:
-        victim = self.tb.rng("victim").randrange(sum(n for _, _, n in PHASES))
-        self.logger.info("corrupting output item %d", victim)
-        self.injector = ErrorInjector(
-            self.env.snk.monitor,
-            self.env.scoreboard,
-            victim,
-            lambda item: item.fields.__setitem__("data", item.fields["data"] ^ 1),
+        self.inject_bit_flip(
+            self.env.snk.monitor, self.env.scoreboard, sum(n for _, _, n in PHASES), "data"
         )
 
     def check_phase(self) -> None:

@@ -12,7 +12,6 @@ from golden.events import word_to_events
 from verif.neural_tb import (
     BaseEnv,
     BaseTest,
-    ErrorInjector,
     InOrderScoreboard,
     StreamBus,
     StreamItem,
@@ -187,14 +186,7 @@ class EventFilterInjectTest(EventFilterTest):
     """Corrupts one observed event's position and proves that the scoreboard flags exactly it."""
 
     def end_of_elaboration_phase(self) -> None:
-        victim = self.tb.rng("victim").randrange(500)
-        self.logger.info("corrupting output event %d", victim)
-        self.injector = ErrorInjector(
-            self.env.snk.monitor,
-            self.env.scoreboard,
-            victim,
-            lambda item: item.fields.__setitem__("pos", item.fields["pos"] ^ 1),
-        )
+        self.inject_bit_flip(self.env.snk.monitor, self.env.scoreboard, 500, "pos")
 
     def check_phase(self) -> None:
         self.injector.check()

@@ -13,7 +13,6 @@ from golden import layers as gl
 from verif.neural_tb import (
     BaseEnv,
     BaseTest,
-    ErrorInjector,
     InOrderScoreboard,
     StreamBus,
     StreamItem,
@@ -293,14 +292,7 @@ class QkAttentionInjectTest(QkAttentionTest):
     """Corrupts one observed output word and proves that the scoreboard flags exactly it."""
 
     def end_of_elaboration_phase(self) -> None:
-        victim = self.tb.rng("victim").randrange(100)
-        self.logger.info("corrupting output word %d", victim)
-        self.injector = ErrorInjector(
-            self.env.snk.monitor,
-            self.env.scoreboard,
-            victim,
-            lambda item: item.fields.__setitem__("word", item.fields["word"] ^ 1),
-        )
+        self.inject_bit_flip(self.env.snk.monitor, self.env.scoreboard, 100, "word")
 
     def check_phase(self) -> None:
         self.injector.check()
