@@ -13,6 +13,8 @@ import numpy as np
 from .package import Package
 
 MAGIC = 0xA5
+ATTN_NONE, ATTN_Q, ATTN_K = 0, 1, 2
+MAX_HEADS = 8
 K_PROGRAM, K_WEIGHTS, K_THRESH, K_IMAGE, K_CLS_W, K_CLS_BIAS = 1, 2, 3, 4, 5, 6
 
 
@@ -181,7 +183,13 @@ def conv_words(
     wbase: int,
     wrows: int,
     thbase: int,
+    attn: int = ATTN_NONE,
+    channel_attn: bool = False,
+    heads: int = 0,
+    theta: int = 0,
 ) -> list[int]:
+    """A conv op; `attn` ATTN_Q makes its output words build attention masks (token attention
+    with `heads` and threshold `theta`, or channel attention), ATTN_K masks its output words."""
     w0 = cin | cout << 10 | h << 20 | w << 26
     w1 = (
         int(k3)
@@ -193,8 +201,11 @@ def conv_words(
         | dst << 10
         | rsl << 12
         | int(dst_en) << 14
+        | attn << 16
+        | int(channel_attn) << 18
+        | heads << 20
     )
-    return [w0, w1, wbase | wrows << 16, thbase]
+    return [w0, w1, wbase | wrows << 16, thbase | theta << 16]
 
 
 def classify_words(channels: int, h: int, w: int, src: int, hw_log2: int, ws_log2: int) -> list:
@@ -254,10 +265,43 @@ def compile_package(pkg: Package, cfg: CoreConfig | None = None) -> CoreImage:
     alias: dict[str, str] = {}
     pool: dict[str, bool] = {}
     residual: dict[str, str] = {}
+    # Attention: the Q conv's words build masks on their way to the map store (Q itself is not
+    # stored), the K conv's words are masked there and stored as the attention's output.
+    attn: dict[str, tuple] = {}
+    pending_q = None
     for n in layers:
         if n["kind"] in ("qkta", "qkca"):
-            # TODO: QK attention on the core's write-back path.
-            raise CoreImageError(f"layer {n['name']}: attention is not supported by the core yet")
+            q, k = n["src"]
+            for role, s in (("Q", q), ("K", k)):
+                if by_name.get(s, {}).get("kind") != "conv" or users[s] != [n["name"]]:
+                    raise CoreImageError(
+                        f"layer {n['name']}: {role} ({s}) must be a conv read only by the attention"
+                    )
+            if order[q] > order[k]:
+                raise CoreImageError(f"layer {n['name']}: Q ({q}) must come before K ({k})")
+            channel = n["kind"] == "qkca"
+            theta = n["theta_ch"] if channel else n["theta_tok"]
+            heads = 1 if channel else n["heads"]
+            c, h, w = shapes[q]
+            theta_bits = (2 * cfg.max_side_log2 + 1) if channel else cfg.max_c.bit_length()
+            if not channel and not 1 <= heads <= min(MAX_HEADS, c):
+                raise CoreImageError(f"layer {n['name']}: {heads} heads (1..{MAX_HEADS})")
+            if not 0 <= theta < 1 << theta_bits:
+                raise CoreImageError(
+                    f"layer {n['name']}: threshold {theta} does not fit {theta_bits} bits"
+                )
+            attn[q] = (ATTN_Q, channel, heads, theta)
+            attn[k] = (ATTN_K, False, 0, 0)
+            alias[n["name"]] = k
+    for n in layers:
+        # One mask store: a Q op's masks must be used by its K op before the next Q op.
+        role = attn.get(n["name"], (ATTN_NONE,))[0]
+        if role == ATTN_Q:
+            if pending_q is not None:
+                raise CoreImageError(f"layer {n['name']}: attention Q while {pending_q} waits")
+            pending_q = n["name"]
+        elif role == ATTN_K:
+            pending_q = None
     for n in layers:
         if n["kind"] != "conv":
             continue
@@ -352,11 +396,14 @@ def compile_package(pkg: Package, cfg: CoreConfig | None = None) -> CoreImage:
             if last_use.get(v, -1) <= i:
                 del holder[slot]
                 free.append(slot)
-        if not free:
+        role, channel, heads, theta = attn.get(name, (ATTN_NONE, False, 0, 0))
+        store = role != ATTN_Q
+        if store and not free:
             raise CoreImageError(f"layer {name}: more live spike maps than {cfg.slots} slots")
-        dst = min(free)
-        free.remove(dst)
-        holder[dst] = name
+        dst = min(free) if store else 0
+        if store:
+            free.remove(dst)
+            holder[dst] = name
         rsl = slot_of[value(residual[name])] if name in residual else 0
         words = conv_words(
             c,
@@ -371,16 +418,21 @@ def compile_package(pkg: Package, cfg: CoreConfig | None = None) -> CoreImage:
             slot_of[src],
             dst,
             rsl,
-            True,
+            store,
             wbase,
             len(rows),
             thbase,
+            role,
+            channel,
+            heads,
+            theta,
         )
         # The op writes the last alias in the chain (pool, then OR) of this conv.
         chain = [a for a, v in alias.items() if value(a) == name]
         out_name = max(chain, key=lambda a: order[a]) if chain else name
-        img.ops.append(Op(words, out_name, "conv", dst, shapes[out_name]))
-        slot_of[name] = dst
+        img.ops.append(Op(words, out_name, "conv", dst if store else None, shapes[out_name]))
+        if store:
+            slot_of[name] = dst
     if len(img.weight_rows) > cfg.w_rows or len(img.threshold_rows) > cfg.th_rows:
         raise CoreImageError(
             f"{pkg.name}: {len(img.weight_rows)} weight rows / {len(img.threshold_rows)} "
@@ -463,6 +515,7 @@ def run_program(img: CoreImage, image: np.ndarray) -> np.ndarray:
     if x.shape[-1] == 3:
         x = x.transpose(2, 0, 1)
     slots: dict[int, np.ndarray] = {0: x.astype(np.int64)}
+    mask = None  # [C, H, W] attention mask from the last Q op
     for op in img.ops:
         w0, w1, w2, w3 = op.words
         cin, cout, h, w = w0 & 0x3FF, (w0 >> 10) & 0x3FF, (w0 >> 20) & 63, (w0 >> 26) & 63
@@ -483,7 +536,7 @@ def run_program(img: CoreImage, image: np.ndarray) -> np.ndarray:
         wbase, wrows = w2 & 0xFFFF, w2 >> 16
         wt = decode_weights(img.weight_rows[wbase : wbase + wrows], cout, cin, k, cfg.lanes)
         groups = -(-cout // cfg.lanes)
-        th_rows = img.threshold_rows[w3 : w3 + groups]
+        th_rows = img.threshold_rows[w3 & 0xFFFF : (w3 & 0xFFFF) + groups]
         theta = np.array(
             [
                 _sext(
@@ -505,5 +558,15 @@ def run_program(img: CoreImage, image: np.ndarray) -> np.ndarray:
         if w1 & 8:
             res = slots[(w1 >> 12) & 3][:, : out.shape[1], : out.shape[2]]
             out = gl.or_residual(out[None], res[None, :cout])[0].astype(np.int64)
-        slots[(w1 >> 10) & 3] = out
+        role = (w1 >> 16) & 3
+        if role == ATTN_Q:
+            theta = w3 >> 16
+            if (w1 >> 18) & 1:
+                mask = gl.qkca(out, np.ones_like(out), theta)[0]
+            else:
+                mask = gl.qkta(out, np.ones_like(out), (w1 >> 20) & 15, theta)[0]
+        elif role == ATTN_K:
+            out = out & mask
+        if (w1 >> 14) & 1:
+            slots[(w1 >> 10) & 3] = out
     raise CoreImageError("program has no classify op")

@@ -31,7 +31,9 @@ module neural_top #(
   localparam int ClsRowWords = (ClsRowW + 31) / 32,
   localparam int ClsPosW  = (ClsHwLog2 > 0) ? 2 * ClsHwLog2 : 1,
   localparam int ClsAW    = (MaxC > 1) ? $clog2(MaxC) : 1,
-  localparam int ClsW     = $clog2(Classes)
+  localparam int ClsW     = $clog2(Classes),
+  localparam int AtChW    = $clog2(MaxC + 1),  // bits of a token-attention head sum
+  localparam int AtThW    = (AtChW > SlotW + 1) ? AtChW : SlotW + 1  // attention threshold bits
 ) (
   input  wire logic        clk_i,
   input  wire logic        rst_i,  // synchronous, active high
@@ -380,7 +382,8 @@ module neural_top #(
     SStart,
     SRun,
     SClsIn,
-    SClsOut
+    SClsOut,
+    SAttn
   } state_e;
 
   state_e state_q;
@@ -394,7 +397,9 @@ module neural_top #(
   logic [5:0]  op_h, op_w;
   logic        op_s2, op_pool, op_res, op_pix, op_dst_en, op_cls;
   logic [1:0]  op_src, op_dst, op_rsl, op_attn;
-  logic [15:0] op_wbase, op_wrows, op_thbase;
+  logic        op_amode;
+  logic [3:0]  op_heads;
+  logic [15:0] op_wbase, op_wrows, op_thbase, op_theta;
   logic [2:0]  op_hwl;
   logic [1:0]  op_wsl;
   logic [39:0] op_desc;
@@ -412,12 +417,15 @@ module neural_top #(
   assign op_rsl    = op_q[1][13:12];
   assign op_dst_en = op_q[1][14];
   assign op_attn   = op_q[1][17:16];
+  assign op_amode  = op_q[1][18];
+  assign op_heads  = op_q[1][23:20];
   assign op_cls    = op_q[1][31];
   assign op_hwl    = op_q[1][22:20];
   assign op_wsl    = op_q[1][25:24];
   assign op_wbase  = op_q[2][15:0];
   assign op_wrows  = op_q[2][31:16];
   assign op_thbase = op_q[3][15:0];
+  assign op_theta  = op_q[3][31:16];
   assign op_desc   = {3'd0, op_q[1][4:0], op_q[0]};
 
   logic [5:0]  out_h, out_w, res_h, res_w;
@@ -427,6 +435,19 @@ module neural_top #(
   assign res_h  = op_pool ? (out_h >> 1) : out_h;
   assign res_w  = op_pool ? (out_w >> 1) : out_w;
   assign groups = 11'((32'(op_cout) + LanesU - 32'd1) >> $clog2(Lanes));
+
+  // Attention: a Q op (attn 1) builds masks from its output words, which it need not store; the
+  // K op (attn 2) that follows writes its words masked. The Q op's settings are kept until its
+  // K op ends, since the K op's own words are overwritten when it is fetched.
+  localparam logic [1:0] AttnQ = 2'd1, AttnK = 2'd2;
+  logic             at_mode_q;   // 0: token, 1: channel attention
+  logic [3:0]       at_heads_q;
+  logic [AtChW-1:0] at_group_q;  // channels per head = cout / heads, by repeated addition
+  logic [10:0]      at_acc_q;    // heads x group so far
+  logic [AtThW-1:0] at_theta_q;
+  logic [9:0]       at_cout_q;
+  logic [5:0]       at_h_q, at_w_q;
+  logic             at_qdone_q;  // a Q map's masks wait for their K map
 
   // Fields the core cannot run are refused before anything moves. The compiler keeps weight
   // rows equal to groups x cin; a different count cannot hang the engine, only miscompute.
@@ -445,10 +466,23 @@ module neural_top #(
       if (32'(op_thbase) + 32'(groups) > ThRowsU) op_bad = 1'b1;
       if (32'(op_src) >= SlotsU || 32'(op_dst) >= SlotsU || 32'(op_rsl) >= SlotsU)
         op_bad = 1'b1;
-      // TODO: QK attention on the write-back path; programs that use it are refused for now.
-      if (op_attn != 2'd0) op_bad = 1'b1;
+      if (op_attn == 2'd3) op_bad = 1'b1;
+      // A Q op needs heads the block has and a threshold its counters can reach; masks are
+      // used by exactly one K op of the same shape.
+      if (op_attn == AttnQ) begin
+        if (at_qdone_q) op_bad = 1'b1;
+        if (!op_amode && (op_heads == '0 || op_heads > 4'd8 || 32'(op_heads) > 32'(op_cout)
+                          || 32'(op_theta) >= (32'd1 << AtChW))) op_bad = 1'b1;
+        if (op_amode && 32'(op_theta) >= (32'd1 << (SlotW + 1))) op_bad = 1'b1;
+      end
+      if (op_attn == AttnK && (!at_qdone_q || op_cout != at_cout_q || res_h != at_h_q
+                               || res_w != at_w_q)) op_bad = 1'b1;
     end
   end
+
+  // Token heads must split the channels evenly: cout = heads x group, found by adding.
+  logic at_split_bad;
+  assign at_split_bad = (state_q == SAttn) & (at_acc_q > {1'b0, op_cout});
 
   // Memory-to-stream reader shared by every load phase: one read per cycle when the sink takes.
   // A phase walks a rows x cols rectangle; the linear address counts alongside, so no multiplier
@@ -566,12 +600,47 @@ module neural_top #(
     .perf_fwd_o   (e_fwd)
   );
 
-  // Output maps go straight into their slot; the store never stalls the engine.
+  // Output words pass the attention stage on their way into their slot (one register; the
+  // store never stalls, so neither does the engine). Words of ops without attention pass as
+  // they are.
   logic [SlotW-1:0] wb_idx_q;
-  assign e_out_ready   = (state_q == SRun);
-  assign map_we_seq    = e_out_valid & e_out_ready & op_dst_en;
-  assign map_waddr_seq = {op_dst[SelW-1:0], wb_idx_q};
-  assign map_wdata_seq = e_out_data;
+  logic             eng_fin_q;  // the engine has handed over the op's last word
+  logic             a_in_ready, a_out_valid, a_out_last, a_rst;
+  logic [MaxC-1:0]  a_out_word;
+  logic [SlotW-1:0] a_out_pos;
+  logic [1:0]       a_out_role;
+
+  assign e_out_ready = (state_q == SRun) & a_in_ready;
+
+  qk_attention #(
+    .Channels(MaxC),
+    .PosW    (SlotW),
+    .MaxHeads(8)
+  ) u_attn (
+    .clk_i          (clk_i),
+    .rst_i          (a_rst),
+    .cfg_channel_i  (at_mode_q),
+    .cfg_heads_i    (at_heads_q),
+    .cfg_group_i    (at_group_q),
+    .cfg_theta_tok_i(at_theta_q[AtChW-1:0]),
+    .cfg_theta_ch_i (at_theta_q[SlotW:0]),
+    .in_valid_i     (e_out_valid & (state_q == SRun)),
+    .in_ready_o     (a_in_ready),
+    .in_word_i      (e_out_data),
+    .in_pos_i       (wb_idx_q),
+    .in_role_i      (op_attn),
+    .in_last_i      (e_out_last),
+    .out_valid_o    (a_out_valid),
+    .out_ready_i    (1'b1),
+    .out_word_o     (a_out_word),
+    .out_pos_o      (a_out_pos),
+    .out_role_o     (a_out_role),
+    .out_last_o     (a_out_last)
+  );
+
+  assign map_we_seq    = a_out_valid & op_dst_en;
+  assign map_waddr_seq = {op_dst[SelW-1:0], a_out_pos};
+  assign map_wdata_seq = a_out_word;
 
   // -----------------------------------------------------------------------------------------
   // W2TTFS and classifier
@@ -635,7 +704,7 @@ module neural_top #(
 
   // A program must end with the classifier; running off its end is an error.
   logic run_off_end;
-  assign run_off_end = (state_q == SRun) & e_out_valid & e_out_last
+  assign run_off_end = (state_q == SRun) & a_out_valid & a_out_last
                      & (32'(pc_q) + 32'd1 >= 32'(prog_len_q));
 
   logic fail;           // raise an error and stop
@@ -650,7 +719,7 @@ module neural_top #(
     end else if (csr_start && (!prog_ok_q || !image_ok_q)) begin
       fail = 1'b1;
       fail_code = ErrNoPrg;
-    end else if (state_q == SDecode && op_bad) begin
+    end else if ((state_q == SDecode && op_bad) || at_split_bad) begin
       fail = 1'b1;
       fail_code = ErrDesc;
     end else if (pkt_done && !pkt_ok) begin
@@ -665,6 +734,9 @@ module neural_top #(
     end
   end
 
+  // Each inference starts with no attention state: masks of an aborted run are forgotten.
+  assign a_rst = rst_i | ((state_q == SIdle) & csr_start & ~fail);
+
   always_ff @(posedge clk_i) begin
     if (rst_i) begin
       state_q    <= SIdle;
@@ -675,6 +747,7 @@ module neural_top #(
       class_q    <= '0;
       pc_q       <= '0;
       hdr_sent_q <= 1'b0;
+      at_qdone_q <= 1'b0;
     end else begin
       if (csr_clear) begin
         done_q     <= 1'b0;
@@ -700,6 +773,7 @@ module neural_top #(
             perf_active_q <= '0;
             perf_stalls_q <= '0;
             perf_fwd_q    <= '0;
+            at_qdone_q    <= 1'b0;
             state_q       <= SFetch;
           end
         end
@@ -717,8 +791,29 @@ module neural_top #(
             state_q <= SIdle;
           end else if (op_cls) begin
             state_q <= SClsIn;
+          end else if (op_attn == AttnQ) begin
+            at_mode_q  <= op_amode;
+            at_heads_q <= op_amode ? 4'd1 : op_heads;
+            at_theta_q <= AtThW'(op_theta);
+            at_cout_q  <= op_cout;
+            at_h_q     <= res_h;
+            at_w_q     <= res_w;
+            at_group_q <= '0;
+            at_acc_q   <= '0;
+            state_q    <= SAttn;
           end else begin
             state_q <= SCfg;
+          end
+        end
+        SAttn: begin
+          if (at_split_bad) begin
+            busy_q  <= 1'b0;
+            state_q <= SIdle;
+          end else if (at_acc_q == {1'b0, op_cout}) begin
+            state_q <= SCfg;
+          end else begin
+            at_acc_q   <= at_acc_q + 11'(at_heads_q);
+            at_group_q <= at_group_q + 1'b1;
           end
         end
         SCfg:     if (e_cfg_ready) state_q <= SLoadIn;
@@ -727,25 +822,32 @@ module neural_top #(
         SLoadTh:  if (rd_end) state_q <= op_res ? SLoadRes : SStart;
         SLoadRes: if (rd_end) state_q <= SStart;
         SStart: begin
-          wb_idx_q <= '0;
+          wb_idx_q  <= '0;
+          eng_fin_q <= 1'b0;
           if (e_start_ready) state_q <= SRun;
         end
         SRun: begin
-          if (e_out_valid) begin
+          if (e_out_valid && e_out_ready) begin
             wb_idx_q <= wb_idx_q + 1'b1;
             if (e_out_last) begin
+              eng_fin_q     <= 1'b1;
               perf_events_q <= perf_events_q + e_events;
               perf_active_q <= perf_active_q + e_active;
               perf_stalls_q <= perf_stalls_q + e_stall;
               perf_fwd_q    <= perf_fwd_q + e_fwd;
-              pc_q    <= pc_q + 1'b1;
-              fetch_q <= '0;
-              got_q   <= '0;
-              state_q <= SFetch;
-              if (run_off_end) begin
-                busy_q  <= 1'b0;
-                state_q <= SIdle;
-              end
+            end
+          end
+          // The op ends when its last word has left the attention stage.
+          if (a_out_valid && a_out_last) begin
+            if (a_out_role == AttnQ) at_qdone_q <= 1'b1;
+            if (a_out_role == AttnK) at_qdone_q <= 1'b0;
+            pc_q    <= pc_q + 1'b1;
+            fetch_q <= '0;
+            got_q   <= '0;
+            state_q <= SFetch;
+            if (run_off_end) begin
+              busy_q  <= 1'b0;
+              state_q <= SIdle;
             end
           end
         end
@@ -792,7 +894,11 @@ module neural_top #(
       assert (!(bias_we && !c_bias_ready)) else $fatal(1, "neural_top: classifier bias write lost");
       // The sequencer follows the engine's output stream; its status must agree.
       assert (!(e_done && state_q != SRun)) else $fatal(1, "neural_top: engine done outside a run");
-      assert (!(state_q == SRun && !e_busy)) else $fatal(1, "neural_top: engine idle in a run");
+      assert (!(state_q == SRun && !e_busy && !eng_fin_q))
+        else $fatal(1, "neural_top: engine idle in a run");
+      // Every op's words leave the attention stage before the next op starts.
+      assert (!(a_out_valid && state_q != SRun))
+        else $fatal(1, "neural_top: write-back word outside a run");
       assert (!(e_done && e_cycles == '0)) else $fatal(1, "neural_top: engine reports no cycles");
       if (c_res_valid && c_res_ready && !hdr_sent_q) begin
         assert (c_res_cls == '0) else $fatal(1, "neural_top: logits must start at class 0");

@@ -7,16 +7,14 @@ module qk_attention #(
   parameter int Channels = 64,  // channels per spike word, 1 .. 512
   parameter int PosW     = 10,  // bits of the position tag; the map has at most 2**PosW positions
   parameter int MaxHeads = 8,   // most token-attention heads, 1 .. 8
-  parameter int AnyHeads = 1,   // 1: any head count dividing Channels; 0: powers of two only
-                                // (cheaper: the heads share MaxHeads group popcounts)
-  localparam int ChW   = $clog2(Channels + 1),  // bits of a per-position spike sum, 0 .. Channels
-  localparam int HeadW = (MaxHeads > 1) ? $clog2(MaxHeads) : 1
+  localparam int ChW   = $clog2(Channels + 1)   // bits of a per-position spike sum, 0 .. Channels
 ) (
   input  wire logic                clk_i,
   input  wire logic                rst_i,   // synchronous, active high; forgets every mask
   // Configuration, held stable from a Q map's first word to its K map's last word
   input  wire logic                cfg_channel_i,    // 0: token attention, 1: channel attention
   input  wire logic [3:0]          cfg_heads_i,      // token attention heads, 1 .. MaxHeads
+  input  wire logic [ChW-1:0]      cfg_group_i,      // channels per head, heads*group <= Channels
   input  wire logic [ChW-1:0]      cfg_theta_tok_i,  // mask[h,n] = head sum >= theta_tok
   input  wire logic [PosW:0]       cfg_theta_ch_i,   // mask[c] = spikes over the map >= theta_ch
   // Spike words as written back; role 0: other maps (passed on), 1: Q, 2: K
@@ -53,7 +51,6 @@ module qk_attention #(
   logic [1:0]          out_role_q;
 
   logic                take, take_q, take_k;
-  logic [HeadW-1:0]    head_of [Channels];  // head owning each channel under cfg_heads_i
   logic [MaxHeads-1:0] tok_mask;            // mask of the incoming Q word's position
   logic [Channels-1:0] ch_mask, tok_expand;
 
@@ -62,17 +59,6 @@ module qk_attention #(
   assign take_q     = take & (in_role_i == RoleQ);
   assign take_k     = take & (in_role_i == RoleK);
 
-  // Head h owns channels h*C/heads .. (h+1)*C/heads-1, i.e. head(c) = c*heads / C: for a
-  // channel c fixed at elaboration this is a table of constants selected by heads (no divider).
-  function automatic logic [HeadW-1:0] head_id(input int c, input logic [3:0] heads);
-    logic [HeadW-1:0] id;
-    id = '0;
-    for (int h = 1; h <= MaxHeads; h++) begin
-      if (heads == 4'($unsigned(h))) id = HeadW'($unsigned((c * h) / Channels));
-    end
-    return id;
-  endfunction
-
   function automatic logic [ChW-1:0] popcount(input logic [Channels-1:0] v);
     logic [ChW-1:0] n;
     n = '0;
@@ -80,59 +66,36 @@ module qk_attention #(
     return n;
   endfunction
 
-  function automatic logic [MaxHeads-1:0] pow2_mask(input logic [MaxHeads*ChW-1:0] groups,
-                                                    input logic [3:0] heads,
-                                                    input logic [ChW-1:0] theta);
-    logic [MaxHeads*ChW-1:0] lv;
-    logic [MaxHeads-1:0]     m;
-    int                      n;
-    lv = groups;
-    m  = '0;
-    n  = MaxHeads;
-    for (int h = 0; h < MaxHeads; h++) begin
-      if (heads == 4'($unsigned(n))) m[h] = (lv[h*ChW+:ChW] >= theta);
-    end
-    while (n > 1) begin
-      n = n / 2;
-      // In place: entry h reads entries 2h and 2h+1, which no lower h has overwritten.
-      for (int h = 0; h < n; h++) begin
-        lv[h*ChW+:ChW] = lv[2*h*ChW+:ChW] + lv[(2*h+1)*ChW+:ChW];
-        if (heads == 4'($unsigned(n))) m[h] = (lv[h*ChW+:ChW] >= theta);
-      end
-    end
-    return m;
-  endfunction
+  // Head h owns channels h*group .. (h+1)*group-1, where group = C/heads for the map's channel
+  // count C, which varies by layer. The boundaries come from a chain of adders (no multiplier or
+  // divider); channels from heads*group up belong to no head, so their K bits are cleared.
+  logic [ChW+3:0] bound [MaxHeads+1];
+  assign bound[0] = '0;
+  for (genvar h = 1; h <= MaxHeads; h++) begin : g_bound
+    assign bound[h] = bound[h-1] + (ChW+4)'(cfg_group_i);
+  end
 
-  for (genvar c = 0; c < Channels; c++) begin : g_head
-    assign head_of[c] = head_id(c, cfg_heads_i);
+  logic [Channels-1:0] own [MaxHeads];    // channels of head h under the configuration
+  logic [MaxHeads-1:0] owner [Channels];  // the same bits by channel: one-hot or zero
+  for (genvar h = 0; h < MaxHeads; h++) begin : g_own
+    logic used;
+    assign used = (cfg_heads_i > 4'($unsigned(h)));
+    for (genvar c = 0; c < Channels; c++) begin : g_ch
+      assign owner[c][h] = used & ((ChW+4)'($unsigned(c)) >= bound[h])
+                         & ((ChW+4)'($unsigned(c)) < bound[h+1]);
+      assign own[h][c] = owner[c][h];
+    end
   end
 
   // Mask bit per head for the incoming Q word: the head's spike count reaches theta_tok.
-  if (AnyHeads != 0) begin : g_any_heads
-    // One masked popcount over the whole word per head.
-    for (genvar h = 0; h < MaxHeads; h++) begin : g_tok
-      logic [Channels-1:0] own;  // channels of head h
-      for (genvar c = 0; c < Channels; c++) begin : g_own
-        assign own[c] = (head_of[c] == HeadW'($unsigned(h)));
-      end
-      assign tok_mask[h] = (popcount(in_word_i & own) >= cfg_theta_tok_i);
-    end
-  end else begin : g_pow2_heads
-    // MaxHeads groups of Channels/MaxHeads channels; with heads = MaxHeads >> l a head is 2**l
-    // adjacent groups, so the sums of fewer heads come from a tree of pairwise additions.
-    localparam int Group = Channels / MaxHeads;
-    logic [MaxHeads*ChW-1:0] group_sum;
-    for (genvar j = 0; j < MaxHeads; j++) begin : g_group
-      assign group_sum[j*ChW+:ChW] = popcount({{(Channels - Group){1'b0}},
-                                               in_word_i[j*Group+:Group]});
-    end
-    assign tok_mask = pow2_mask(group_sum, cfg_heads_i, cfg_theta_tok_i);
+  for (genvar h = 0; h < MaxHeads; h++) begin : g_tok
+    assign tok_mask[h] = (popcount(in_word_i & own[h]) >= cfg_theta_tok_i);
   end
 
   always_comb begin
     for (int c = 0; c < Channels; c++) begin
       ch_mask[c]    = (ch_cnt_q[c] >= cfg_theta_ch_i);
-      tok_expand[c] = tok_rd_q[head_of[c]];
+      tok_expand[c] = |(tok_rd_q & owner[c]);  // zero for channels of no head
     end
   end
 
@@ -198,16 +161,13 @@ module qk_attention #(
     if (MaxHeads < 1 || MaxHeads > 8) begin
       $fatal(1, "qk_attention: MaxHeads must be 1..8, got %0d", MaxHeads);
     end
-    if (AnyHeads == 0 && ((MaxHeads & (MaxHeads - 1)) != 0 || Channels % MaxHeads != 0)) begin
-      $fatal(1, "qk_attention: AnyHeads=0 needs a power-of-two MaxHeads dividing Channels");
-    end
   end
 
   // From a Q map's first word to its K map's last word the configuration must not move: heads
   // and theta_tok act while Q passes, heads and theta_ch while K passes.
   logic                attn_busy;
-  logic [4+ChW+PosW+1:0] cfg_map, cfg_now;
-  assign cfg_now = {cfg_channel_i, cfg_heads_i, cfg_theta_tok_i, cfg_theta_ch_i};
+  logic [4+2*ChW+PosW+1:0] cfg_map, cfg_now;
+  assign cfg_now = {cfg_channel_i, cfg_heads_i, cfg_group_i, cfg_theta_tok_i, cfg_theta_ch_i};
   always @(posedge clk_i) begin
     if (rst_i) begin
       attn_busy <= 1'b0;
@@ -230,11 +190,9 @@ module qk_attention #(
       assert (in_role_i != 2'd3) else $fatal(1, "qk_attention: word with the undefined role 3");
       if ((take_q || take_k) && !cfg_channel_i) begin
         assert (cfg_heads_i >= 4'd1 && 32'($signed({1'b0, cfg_heads_i})) <= MaxHeads
-                && Channels % 32'($signed({1'b0, cfg_heads_i})) == 0)
-          else $fatal(1, "qk_attention: %0d heads do not split %0d channels (at most %0d heads)",
-                      cfg_heads_i, Channels, MaxHeads);
-        assert (AnyHeads != 0 || (cfg_heads_i & (cfg_heads_i - 4'd1)) == 4'd0)
-          else $fatal(1, "qk_attention: %0d heads, but only powers of two are built", cfg_heads_i);
+                && cfg_group_i != '0 && 32'(bound[cfg_heads_i]) <= $unsigned(Channels))
+          else $fatal(1, "qk_attention: %0d heads of %0d channels exceed %0d channels or %0d heads",
+                      cfg_heads_i, cfg_group_i, Channels, MaxHeads);
       end
       if (take_k) begin
         assert (q_done_q) else $fatal(1, "qk_attention: K word before a complete Q map");

@@ -153,8 +153,10 @@ def plan_status(runs: list[Run], functional: dict) -> list[dict]:
     case_results: dict[str, list[bool]] = defaultdict(list)
     for run in runs:
         for cname, ok in run.cases.items():
-            case_results[f"{run.test}.{cname}"].append(ok)
-            case_results[run.test].append(ok)
+            # A plan entry names a test, a test class, or either with "[config]" appended.
+            for key in (f"{run.test}.{cname}", run.test):
+                case_results[key].append(ok)
+                case_results[f"{key}[{run.config}]"].append(ok)
     all_points = {p: bins for t in functional.values() for p, bins in t.items()}
     rows = []
     for feature in plan:

@@ -83,3 +83,19 @@ def test_report_names_failing_run_and_rerun_command(tmp_path: Path) -> None:
     assert (n_pass, n_fail) == (0, 1)
     assert "make sim TEST=test_elastic_fifo SIM=verilator CONFIG=c SEED=7" in text
     assert "| elastic FIFO" in text
+
+
+def test_plan_names_existing_tests_and_configs() -> None:
+    """Every test the verification plan names exists: module, cocotb class and config."""
+    plan = yaml.safe_load(regress.PLAN.read_text())
+    for feature in plan:
+        for tp in feature["testpoints"]:
+            for name in tp.get("tests", []):
+                base, _, config = name.partition("[")
+                module, _, cls = base.partition(".")
+                assert module in TESTS, f"{tp['name']}: no test {module}"
+                if cls:
+                    source = (Path(__file__).parent / "tests" / f"{module}.py").read_text()
+                    assert f"class {cls}(" in source, f"{tp['name']}: no class {cls}"
+                if config:
+                    assert config.rstrip("]") in TESTS[module].configs, f"{name}: no such config"

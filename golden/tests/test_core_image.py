@@ -3,10 +3,14 @@ refusals, and a program model that must agree with the golden network."""
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 
 from golden.core_image import (
+    ATTN_K,
+    ATTN_Q,
     K_IMAGE,
     K_PROGRAM,
     MAGIC,
@@ -23,6 +27,7 @@ from golden.core_image import (
     words_to_map,
 )
 from golden.model import run
+from golden.package import Package
 from verif.core_model import load_images, synthetic_package
 
 SMALL = CoreConfig(max_c=64)
@@ -33,7 +38,7 @@ def images() -> np.ndarray:
     return load_images(6)[0]
 
 
-@pytest.fixture(scope="module", params=["vgg11", "resnet11"])
+@pytest.fixture(scope="module", params=["vgg11", "resnet11", "qkfresnet11"])
 def package(request, images):
     return synthetic_package(request.param, 0.125, 3, images)
 
@@ -62,6 +67,52 @@ def test_resnet_residuals_are_fused(images) -> None:
     img = compile_package(pkg, SMALL)
     assert sum(bool(op.words[1] & 8) for op in img.ops) == 4, "one OR per basic block"
     assert len(img.ops) < len([n for n in pkg.layers if n["kind"] == "conv"]) + 2
+
+
+@pytest.fixture(scope="module")
+def qkf(images):
+    return synthetic_package("qkfresnet11", 0.125, 5, images)
+
+
+def test_attention_rides_on_the_q_and_k_convs(qkf, images) -> None:
+    img = compile_package(qkf, SMALL)
+    roles = [(op.words[1] >> 16) & 3 for op in img.ops]
+    assert roles.count(ATTN_Q) == roles.count(ATTN_K) == 3
+    for i, role in enumerate(roles):
+        op = img.ops[i]
+        if role == ATTN_Q:
+            assert roles[i + 1] == ATTN_K, "K follows its Q"
+            assert op.dst_slot is None and not op.words[1] & (1 << 14), "Q is not stored"
+        if role == ATTN_K:
+            assert op.layer.endswith("_att"), "K writes the attention's output"
+    qkca = next(n for n in qkf.layers if n["kind"] == "qkca")
+    q_op = next(op for op in img.ops if op.words[1] >> 18 & 1)
+    assert q_op.words[3] >> 16 == qkca["theta_ch"]
+    # The masks must matter on these images, or the agreement test proves nothing about them.
+    _, trace = run(qkf, images, trace=True)
+    for n in qkf.layers:
+        if n["kind"] in ("qkta", "qkca"):
+            k = trace.layers[n["src"][1]]["spikes"]
+            assert not np.array_equal(trace.layers[n["name"]]["spikes"], k), n["name"]
+
+
+def _with_attention(pkg: Package, **changes) -> Package:
+    """A copy of `pkg` whose first token attention has the given fields changed."""
+    manifest = copy.deepcopy(pkg.manifest)
+    att = next(n for n in manifest["layers"] if n["kind"] == "qkta")
+    att.update(changes)
+    return Package(manifest, pkg.arrays, pkg.path)
+
+
+def test_attention_refusals(qkf) -> None:
+    with pytest.raises(CoreImageError, match=r"qkta1_att: 9 heads"):
+        compile_package(_with_attention(qkf, heads=9), SMALL)
+    with pytest.raises(CoreImageError, match=r"qkta1_att: threshold 128 does not fit 7 bits"):
+        compile_package(_with_attention(qkf, theta_tok=128), SMALL)
+    att = next(n for n in qkf.layers if n["kind"] == "qkta")
+    with pytest.raises(CoreImageError, match="must come before K"):
+        compile_package(_with_attention(qkf, src=att["src"][::-1]), SMALL)
+    compile_package(qkf, SMALL)
 
 
 def test_row_layouts_round_trip() -> None:

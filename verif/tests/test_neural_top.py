@@ -14,6 +14,8 @@ from cocotb.triggers import ClockCycles, ValueChange
 from pyuvm import uvm_subscriber
 
 from golden.core_image import (
+    ATTN_K,
+    ATTN_Q,
     K_IMAGE,
     K_WEIGHTS,
     image_packet,
@@ -143,7 +145,8 @@ class NeuralTopBase(BaseTest):
             idx = pc - 1
             op = self.core_image.ops[idx]
             row = self.rows[-1]
-            if op.kind != "conv" or row["first_diff"] is not None:
+            # Attention Q ops build masks and store nothing; their effect shows in the K op.
+            if op.kind != "conv" or op.dst_slot is None or row["first_diff"] is not None:
                 last_t = now
                 continue
             c, h, w = op.out_shape
@@ -369,6 +372,27 @@ class NeuralTopErrorTest(NeuralTopBase):
         await self.env.axil.write(REG_CTRL, 1)
         await self.wait_until(lambda: int(self.dut.busy_o.value) == 0, 1000, "refusal")
         await self.expect_error("descriptor with zero input channels", 5)
+
+        # Attention descriptors the core refuses: a K op with no Q op before it, and token heads
+        # that do not split the channels (found while the Q op's group size is worked out).
+        cout = (good[0][2] >> 10) & 0x3FF
+        heads = next(h for h in range(2, 9) if cout % h)
+        dut = self.dut
+        for what, w1, w3 in (
+            ("attention K op without a Q op", ATTN_K << 16, 0),
+            (f"{heads} heads over {cout} channels", ATTN_Q << 16 | heads << 20, 1 << 16),
+            ("token attention with 9 heads", ATTN_Q << 16 | 9 << 20, 1 << 16),
+        ):
+            bad_prog = list(good[0])
+            bad_prog[3] |= w1
+            bad_prog[5] |= w3
+            await send(bad_prog)
+            await send(image_packet(self.images[0]))
+            await self.env.axil.write(REG_CTRL, 1)
+            await self.wait_until(
+                lambda: int(dut.error_o.value) == 1 and int(dut.busy_o.value) == 0, 2000, what
+            )
+            await self.expect_error(what, 5)
 
         # Reload the good program; a second START while busy is refused, the first run goes on.
         await send(good[0])

@@ -25,14 +25,19 @@ PHASES = [(0.0, 0.0), (0.3, 0.0), (0.0, 0.5), (0.3, 0.3)]
 Q_KINDS = ["zero", "ones", "sparse", "dense"]
 THETA_BINS = ["1", "2", "middle", "max", "above_max"]
 MASK_BINS = ["none", "some", "all"]
+WIDTH_BINS = ["full", "narrow"]
 
 
 def head_counts(params: dict) -> list[int]:
-    """Head counts the parameter set builds: divisors of Channels up to MaxHeads, and only powers
-    of two when AnyHeads is 0."""
-    c, top = params["Channels"], params.get("MaxHeads", 8)
-    any_heads = params.get("AnyHeads", 1)
-    return [h for h in range(1, top + 1) if c % h == 0 and (any_heads or h & (h - 1) == 0)]
+    """Head counts the parameter set builds: 1 .. MaxHeads, at least one channel per head."""
+    return [h for h in range(1, params.get("MaxHeads", 8) + 1) if h <= params["Channels"]]
+
+
+def map_channels(rng, channels: int, heads: int) -> int:
+    """Channels of one map: the whole word or fewer (a layer narrower than the word), always a
+    multiple of the head count; the channels above stay zero as the conv engine leaves them."""
+    groups = channels // heads
+    return heads * (groups if rng.random() < 0.5 else rng.randint(1, groups))
 
 
 def word_of(bits: np.ndarray) -> int:
@@ -55,6 +60,7 @@ class AttentionPredictor(uvm_subscriber):
         self.tb = ConfigDB().get(self, "", "tb")
         self.channels = self.tb.params["Channels"]
         self.shape = (1, 1)  # (H, W) of the maps in flight; set by the test
+        self.map_c = self.channels  # channels of the maps in flight; set by the test
         self.q = None
         self.k = None
         self.expanded = None  # [C, H, W] mask of the last Q map
@@ -63,20 +69,21 @@ class AttentionPredictor(uvm_subscriber):
         self.k_maps = 0
         heads = head_counts(self.tb.params)
 
-        @CoverPoint("qk.mode", xf=lambda m, h, tb, qk, mk: m, bins=["token", "channel"])
-        @CoverPoint("qk.heads", xf=lambda m, h, tb, qk, mk: h, bins=heads)
+        @CoverPoint("qk.mode", xf=lambda m, h, tb, qk, mk, wd: m, bins=["token", "channel"])
+        @CoverPoint("qk.heads", xf=lambda m, h, tb, qk, mk, wd: h, bins=heads)
         @CoverPoint(
             "qk.theta",
-            xf=lambda m, h, tb, qk, mk: f"{m}:{tb}",
+            xf=lambda m, h, tb, qk, mk, wd: f"{m}:{tb}",
             bins=[f"{m}:{b}" for m in ("token", "channel") for b in THETA_BINS],
         )
-        @CoverPoint("qk.q_kind", xf=lambda m, h, tb, qk, mk: qk, bins=Q_KINDS)
+        @CoverPoint("qk.q_kind", xf=lambda m, h, tb, qk, mk, wd: qk, bins=Q_KINDS)
         @CoverPoint(
             "qk.mask",
-            xf=lambda m, h, tb, qk, mk: f"{m}:{mk}",
+            xf=lambda m, h, tb, qk, mk, wd: f"{m}:{mk}",
             bins=[f"{m}:{b}" for m in ("token", "channel") for b in MASK_BINS],
         )
-        def sample(mode, heads_, theta, q_kind, mask) -> None:
+        @CoverPoint("qk.width", xf=lambda m, h, tb, qk, mk, wd: wd, bins=WIDTH_BINS)
+        def sample(mode, heads_, theta, q_kind, mask, width) -> None:
             pass
 
         self.sample = sample
@@ -123,22 +130,27 @@ class AttentionPredictor(uvm_subscriber):
             heads, top = 0, n_pos
         else:
             heads, theta = int(dut.cfg_heads_i.value), int(dut.cfg_theta_tok_i.value)
-            self.expanded, mask = gl.qkta(self.q, ones, heads, theta)
-            self.params = ("token", heads, theta)
-            top = self.channels // heads
-        ones_q = int(self.q.sum())
+            group = int(dut.cfg_group_i.value)
+            c = heads * group
+            # Channels above heads*group belong to no head: their K bits are always cleared.
+            self.expanded = self._blank()
+            self.expanded[:c], mask = gl.qkta(self.q[:c], ones[:c], heads, theta)
+            self.params = ("token", heads, theta, c)
+            top = group
+        ones_q = int(self.q[: self.map_c].sum())
         kind = (
             "zero"
             if ones_q == 0
             else "ones"
-            if ones_q == self.q.size
+            if ones_q == self.q[: self.map_c].size
             else "sparse"
-            if ones_q <= self.q.size // 4
+            if ones_q <= self.q[: self.map_c].size // 4
             else "dense"
         )
         mk = "none" if not mask.any() else "all" if mask.all() else "some"
         mode = "channel" if channel_mode else "token"
-        self.sample(mode, heads if heads else None, theta_bin(theta, top), kind, mk)
+        width = "full" if self.map_c == self.channels else "narrow"
+        self.sample(mode, heads if heads else None, theta_bin(theta, top), kind, mk, width)
         self.last_q, self.q = self.q, None
 
     def _k_done(self) -> None:
@@ -146,7 +158,9 @@ class AttentionPredictor(uvm_subscriber):
         if self.params[0] == "channel":
             ref, _ = gl.qkca(self.last_q, self.k, self.params[1])
         else:
-            ref, _ = gl.qkta(self.last_q, self.k, self.params[1], self.params[2])
+            _, heads, theta, c = self.params
+            ref = np.zeros_like(self.k)
+            ref[:c], _ = gl.qkta(self.last_q[:c], self.k[:c], heads, theta)
         if not np.array_equal(ref, self.k_out):
             raise AssertionError("per-word K prediction disagrees with the golden map function")
         self.k, self.k_maps = None, self.k_maps + 1
@@ -209,11 +223,14 @@ class QkAttentionTest(BaseTest):
             for heads in head_counts(self.tb.params) if mode == "token" else [1]:
                 for q_kind in Q_KINDS:
                     shape = rng.choice(small)
-                    top = c // heads if mode == "token" else shape[0] * shape[1]
+                    chans = map_channels(rng, c, heads)
+                    top = chans // heads if mode == "token" else shape[0] * shape[1]
                     theta = rng.choice(
                         sorted({1, 2, max(1, top // 2), top, top + 1} & set(range(1, top + 2)))
                     )
-                    out.append(dict(mode=mode, heads=heads, theta=theta, q=q_kind, shape=shape))
+                    out.append(
+                        dict(mode=mode, heads=heads, theta=theta, q=q_kind, shape=shape, c=chans)
+                    )
             # Every threshold class once more, so that each coverage bin is reached.
             for theta_kind in THETA_BINS:
                 # Sums that reach at least 6, so that 1, 2, the middle and the top differ.
@@ -229,30 +246,44 @@ class QkAttentionTest(BaseTest):
                     "above_max": top + 1,
                 }[theta_kind]
                 q = rng.choice(["sparse", "dense"])
-                out.append(dict(mode=mode, heads=heads, theta=theta, q=q, shape=shape))
+                out.append(
+                    dict(
+                        mode=mode, heads=heads, theta=theta, q=q, shape=shape, c=c // heads * heads
+                    )
+                )
             # Masks that are all set (all-one Q) and all clear (all-zero Q) in every mode.
             heads = max(head_counts(self.tb.params)) if mode == "token" else 1
             for q in ("ones", "zero"):
-                out.append(dict(mode=mode, heads=heads, theta=1, q=q, shape=rng.choice(small)))
+                shape = rng.choice(small)
+                out.append(
+                    dict(mode=mode, heads=heads, theta=1, q=q, shape=shape, c=c // heads * heads)
+                )
         big = shapes[-1]
         out.append(
             dict(
-                mode="token", heads=max(head_counts(self.tb.params)), theta=1, q="sparse", shape=big
+                mode="token",
+                heads=max(head_counts(self.tb.params)),
+                theta=1,
+                q="sparse",
+                shape=big,
+                c=map_channels(rng, c, max(head_counts(self.tb.params))),
             )
         )
-        out.append(dict(mode="channel", heads=1, theta=3, q="sparse", shape=big))
+        out.append(dict(mode="channel", heads=1, theta=3, q="sparse", shape=big, c=c))
         rng.shuffle(out)
         return out
 
-    def make_map(self, rng, kind: str, shape) -> np.ndarray:
-        size = (self.tb.params["Channels"], *shape)
-        if kind == "zero":
-            return np.zeros(size, dtype=np.uint8)
+    def make_map(self, rng, kind: str, shape, chans: int) -> np.ndarray:
+        """A [Channels, H, W] map whose channels from `chans` up are zero."""
+        out = np.zeros((self.tb.params["Channels"], *shape), dtype=np.uint8)
+        size = (chans, *shape)
         if kind == "ones":
-            return np.ones(size, dtype=np.uint8)
-        p = rng.choice([0.02, 0.1, 0.2]) if kind == "sparse" else rng.choice([0.5, 0.8])
-        gen = np.random.default_rng(rng.getrandbits(32))
-        return (gen.random(size) < p).astype(np.uint8)
+            out[:chans] = 1
+        elif kind != "zero":
+            p = rng.choice([0.02, 0.1, 0.2]) if kind == "sparse" else rng.choice([0.5, 0.8])
+            gen = np.random.default_rng(rng.getrandbits(32))
+            out[:chans] = gen.random(size) < p
+        return out
 
     async def stimulus(self) -> None:
         rng = self.tb.rng("maps")
@@ -262,19 +293,21 @@ class QkAttentionTest(BaseTest):
             await self.wait_until(self.done, self.DRAIN_TIMEOUT_CYCLES, "previous scenario")
             dut.cfg_channel_i.value = int(sc["mode"] == "channel")
             dut.cfg_heads_i.value = sc["heads"]
+            dut.cfg_group_i.value = sc["c"] // sc["heads"]
             dut.cfg_theta_tok_i.value = sc["theta"] if sc["mode"] == "token" else 1
             dut.cfg_theta_ch_i.value = sc["theta"] if sc["mode"] == "channel" else 1
             self.env.predictor.shape = sc["shape"]
+            self.env.predictor.map_c = sc["c"]
             idle, stall = PHASES[i % len(PHASES)]
             self.env.src_cfg.idle_prob = idle
             self.env.snk_cfg.backpressure_prob = stall
             await RisingEdge(self.clk)
-            q = self.make_map(rng, sc["q"], sc["shape"])
-            k = self.make_map(rng, rng.choice(["ones", "dense", "sparse"]), sc["shape"])
+            q = self.make_map(rng, sc["q"], sc["shape"], sc["c"])
+            k = self.make_map(rng, rng.choice(["ones", "dense", "sparse"]), sc["shape"], sc["c"])
             words = map_words(q, ROLE_Q)
             if rng.random() < 0.5:
                 # An unrelated map written back between Q and K passes untouched.
-                words += map_words(self.make_map(rng, "dense", sc["shape"]), ROLE_PASS)
+                words += map_words(self.make_map(rng, "dense", sc["shape"], sc["c"]), ROLE_PASS)
             words += map_words(k, ROLE_K)
             self.expected += len(words)
             await StreamSequence("maps", words).start(self.env.src.seqr)
