@@ -9,7 +9,8 @@ create_clock -name sys_clk -period 5.000 [get_ports sys_clk_p_i]
 # CPU_RESET push button, active high
 set_property -dict {PACKAGE_PIN AV40 IOSTANDARD LVCMOS18} [get_ports cpu_reset_i]
 
-# USB-UART bridge (CP2103): the FPGA receives on net USB_UART_RX and sends on USB_UART_TX
+# USB-UART bridge (CP2103). Board nets are named from the bridge's side: the FPGA receives on
+# USB_UART_TX (AU33) and sends on USB_UART_RX (AU36), as in public VC707 designs' constraints.
 set_property -dict {PACKAGE_PIN AU33 IOSTANDARD LVCMOS18} [get_ports uart_rx_i]
 set_property -dict {PACKAGE_PIN AU36 IOSTANDARD LVCMOS18} [get_ports uart_tx_o]
 
