@@ -28,7 +28,8 @@ BOARD_FILES := $(wildcard fpga/rtl/*.sv)
 BOARD_TOPS  := $(basename $(notdir $(BOARD_FILES)))
 PY_DIRS    := golden train verif tools fpga
 
-.PHONY: help bootstrap sim test unit regress synth lint lint-rtl lint-py fusesoc-lint train accuracy clean
+.PHONY: help bootstrap sim test unit regress synth lint lint-rtl lint-py fusesoc-lint fusesoc-synth \
+  train accuracy clean
 
 help:
 	@echo "make test                      lint + every unit and simulation test (CI entry point)"
@@ -40,6 +41,7 @@ help:
 	@echo "make synth [SYNTH_JOBS=\"core pe256\"]  Yosys resource estimates (build/synth)"
 	@echo "make lint                      Verilator -Wall, slang, Verible on rtl/; ruff on Python"
 	@echo "make fusesoc-lint              fusesoc run --target lint neural"
+	@echo "make fusesoc-synth             fusesoc run --target synth neural (Yosys, xc7; a few minutes)"
 	@echo "make bootstrap                 install the toolchain into $(VENV) (done by every target)"
 
 $(STAMP): requirements.txt tools/bootstrap.sh
@@ -66,7 +68,7 @@ else
 	  $(if $(WAVE_FROM),--wave-window $(WAVE_FROM):$(WAVE_TO)) $(if $(TESTCASE),--testcase $(TESTCASE))
 endif
 
-test: lint unit
+test: lint unit fusesoc-synth
 	$(PY) -m verif.regress --seeds $(CI_SEEDS) --sim both --jobs $(JOBS) --quick
 
 unit: $(STAMP)
@@ -120,6 +122,13 @@ synth: $(STAMP)
 
 fusesoc-lint: $(STAMP)
 	fusesoc run --target lint neural
+
+# The FuseSoC synthesis target end to end; fails unless Yosys writes a netlist.
+fusesoc-synth: $(STAMP)
+	rm -rf build/fusesoc-synth
+	fusesoc run --build-root build/fusesoc-synth --target synth neural
+	@edif=$$(find build/fusesoc-synth -name '*.edif' -size +1k); test -n "$$edif" \
+	  || { echo "fusesoc-synth: no netlist written"; exit 1; }; echo "netlist: $$edif"
 
 clean:
 	rm -rf build
