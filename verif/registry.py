@@ -33,14 +33,24 @@ class SimTest:
     full_only: frozenset[str] = frozenset()
     # `quick_sims: [...]` limits a config's CI (quick-tier) runs to those simulators.
     quick_sims: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # `sims: [...]` limits a config's regression runs (both tiers) to those simulators, and
+    # `max_seeds: n` to n seeds: for configs that take tens of minutes on a simulator.
+    sims: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    max_seeds: dict[str, int] = field(default_factory=dict)
+    # `sim_extra: {icarus: {...}}`: extras for one simulator only (e.g. fewer images).
+    sim_extra: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
     def in_quick_tier(self, config: str, sim: str) -> bool:
         if config in self.full_only:
             return False
         return sim in self.quick_sims.get(config, (sim,))
 
-    def extra_for(self, config: str) -> dict[str, Any]:
-        return {**self.extra, **self.config_extra.get(config, {})}
+    def in_regression(self, config: str, sim: str) -> bool:
+        return sim in self.sims.get(config, (sim,))
+
+    def extra_for(self, config: str, sim: str | None = None) -> dict[str, Any]:
+        per_sim = self.sim_extra.get(config, {}).get(sim, {}) if sim else {}
+        return {**self.extra, **self.config_extra.get(config, {}), **per_sim}
 
     def source_paths(self) -> list[Path]:
         return [RTL / s for s in self.sources]
@@ -58,6 +68,7 @@ def load_spec(path: Path) -> SimTest:
         raise SpecError(f"{path}: missing keys {sorted(missing)}")
     # A config is either a plain parameter mapping or {params: {...}, extra: {...}, tier: ...}.
     configs, config_extra, full_only, quick_sims = {}, {}, set(), {}
+    sims, max_seeds, sim_extra = {}, {}, {}
     for key, value in (raw["configs"] or {}).items():
         value = dict(value or {})
         if "params" in value:
@@ -70,6 +81,20 @@ def load_spec(path: Path) -> SimTest:
                 full_only.add(str(key))
             if "quick_sims" in value:
                 quick_sims[str(key)] = tuple(value["quick_sims"])
+            if "sims" in value:
+                sims[str(key)] = tuple(value["sims"])
+            if "max_seeds" in value:
+                if not isinstance(value["max_seeds"], int) or value["max_seeds"] < 1:
+                    raise SpecError(f"{path}: config {key}: max_seeds must be a positive integer")
+                max_seeds[str(key)] = value["max_seeds"]
+            if "sim_extra" in value:
+                sim_extra[str(key)] = {
+                    str(k): dict(v or {}) for k, v in (value["sim_extra"] or {}).items()
+                }
+            for k in ("sims", "quick_sims"):
+                bad = set(value.get(k, ())) - {"icarus", "verilator"}
+                if bad:
+                    raise SpecError(f"{path}: config {key}: unknown simulators {sorted(bad)}")
         else:
             configs[str(key)] = value
     test = SimTest(
@@ -80,6 +105,9 @@ def load_spec(path: Path) -> SimTest:
         config_extra=config_extra,
         full_only=frozenset(full_only),
         quick_sims=quick_sims,
+        sims=sims,
+        max_seeds=max_seeds,
+        sim_extra=sim_extra,
         description=str(raw.get("description", "")),
         extra=dict(raw.get("extra") or {}),
     )

@@ -54,8 +54,9 @@ def make_matrix(tests: list[str], sims: list[str], seeds: list[int], full: bool)
         for name in tests
         for sim in sims
         for config in TESTS[name].configs
-        if full or TESTS[name].in_quick_tier(config, sim)
-        for seed in seeds
+        if TESTS[name].in_regression(config, sim)
+        and (full or TESTS[name].in_quick_tier(config, sim))
+        for seed in seeds[: TESTS[name].max_seeds.get(config, len(seeds))]
     ]
 
 

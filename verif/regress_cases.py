@@ -43,7 +43,7 @@ def test_case(name: str, config: str, sim: str, seed: int) -> None:
             sim,
             config,
             seed,
-            extra=TESTS[name].extra_for(config),
+            extra=TESTS[name].extra_for(config, sim),
             run_dir=rdir,
             code_coverage=CODE_COV,
         )

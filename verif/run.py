@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
             seed,
             args.waves,
             args.testcase,
-            extra=test.extra_for(config),
+            extra=test.extra_for(config, args.sim),
             wave_window=window,
         )
         if failed or ran == 0:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from verif import regress
+from verif import registry, regress
 from verif.registry import TESTS, SpecError, load_spec
 
 
@@ -99,3 +99,28 @@ def test_plan_names_existing_tests_and_configs() -> None:
                     assert f"class {cls}(" in source, f"{tp['name']}: no class {cls}"
                 if config:
                     assert config.rstrip("]") in TESTS[module].configs, f"{name}: no such config"
+
+
+def test_config_limits_per_simulator(tmp_path: Path, monkeypatch) -> None:
+    """`sims`, `max_seeds` and `sim_extra` shape the regression matrix and the extras."""
+    monkeypatch.setattr(registry, "TESTS_DIR", tmp_path)
+    (tmp_path / "test_dummy.py").write_text("")
+    spec = load_spec(
+        write_spec(
+            tmp_path,
+            "toplevel: elastic_fifo\nsources: [elastic_fifo.sv]\nconfigs:\n"
+            "  a: {params: {}, extra: {images: 4}, sims: [verilator]}\n"
+            "  b: {params: {}, extra: {images: 4}, max_seeds: 1,"
+            " sim_extra: {icarus: {images: 1}}}\n",
+        )
+    )
+    assert spec.in_regression("a", "verilator") and not spec.in_regression("a", "icarus")
+    assert spec.extra_for("b", "icarus") == {"images": 1}
+    assert spec.extra_for("b", "verilator") == {"images": 4} == spec.extra_for("b")
+    assert spec.max_seeds == {"b": 1}
+    with pytest.raises(SpecError, match="unknown simulators"):
+        load_spec(write_spec(tmp_path, "toplevel: x\nsources: []\nconfigs:\n"
+                             "  a: {params: {}, sims: [questa]}\n"))  # fmt: skip
+    with pytest.raises(SpecError, match="max_seeds"):
+        load_spec(write_spec(tmp_path, "toplevel: x\nsources: []\nconfigs:\n"
+                             "  a: {params: {}, max_seeds: 0}\n"))  # fmt: skip
