@@ -174,23 +174,22 @@ module classifier #(
     end
   end
 
+  // The loops sit inside their conditions: a simulator then skips them on idle cycles.
   always_ff @(posedge clk_i) begin
-    for (int o = 0; o < Classes; o++) begin
-      if (rst_i) begin
-        bias_q[o] <= '0;
-      end else if (bias_valid_i && bias_ready_o && bias_cls_i == ClsW'($unsigned(o))) begin
-        bias_q[o] <= bias_i;
+    if (rst_i) begin
+      for (int o = 0; o < Classes; o++) bias_q[o] <= '0;
+    end else if (bias_valid_i && bias_ready_o) begin
+      for (int o = 0; o < Classes; o++) begin
+        if (bias_cls_i == ClsW'($unsigned(o))) bias_q[o] <= bias_i;
       end
     end
   end
 
   always_ff @(posedge clk_i) begin
-    for (int o = 0; o < Classes; o++) begin
-      if (init_acc) begin
-        acc_q[o] <= $signed(bias_q[o]);
-      end else if (row_vld_q) begin
-        acc_q[o] <= acc_q[o] + sext(row_q[o*WeightW+:WeightW]);
-      end
+    if (init_acc) begin
+      for (int o = 0; o < Classes; o++) acc_q[o] <= $signed(bias_q[o]);
+    end else if (row_vld_q) begin
+      for (int o = 0; o < Classes; o++) acc_q[o] <= acc_q[o] + sext(row_q[o*WeightW+:WeightW]);
     end
   end
 

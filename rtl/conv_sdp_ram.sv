@@ -30,8 +30,10 @@ module conv_sdp_ram #(
     end
   end else begin : g_slices
     always_ff @(posedge clk_i) begin
-      for (int s = 0; s < Slices; s++) begin
-        if (we_i[s]) mem_q[waddr_i][s*SliceW +: SliceW] <= wdata_i[s*SliceW +: SliceW];
+      if (|we_i) begin
+        for (int s = 0; s < Slices; s++) begin
+          if (we_i[s]) mem_q[waddr_i][s*SliceW +: SliceW] <= wdata_i[s*SliceW +: SliceW];
+        end
       end
     end
   end

@@ -109,8 +109,8 @@ module qk_attention #(
   end
 
   always_ff @(posedge clk_i) begin
-    for (int c = 0; c < Channels; c++) begin
-      if (take_q && cfg_channel_i) begin
+    if (take_q && cfg_channel_i) begin
+      for (int c = 0; c < Channels; c++) begin
         ch_cnt_q[c] <= (q_first_q ? '0 : ch_cnt_q[c]) + (PosW + 1)'(in_word_i[c]);
       end
     end

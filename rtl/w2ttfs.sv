@@ -104,14 +104,17 @@ module w2ttfs #(
     end
   end
 
-  // The counters restart after the last slot word, so the next map finds them at zero.
+  // The counters restart after the last slot word, so the next map finds them at zero. The
+  // loops sit inside their conditions: a simulator then skips them on idle cycles.
   always_ff @(posedge clk_i) begin
-    for (int c = 0; c < Channels; c++) begin
-      for (int w = 0; w < MaxWin; w++) begin
-        if (rst_i || emit_done) begin
-          cnt_q[c*MaxWin+w] <= '0;
-        end else if (take && word_i[c] && word_win == WinW'($unsigned(w))) begin
-          cnt_q[c*MaxWin+w] <= cnt_q[c*MaxWin+w] + 1'b1;
+    if (rst_i || emit_done) begin
+      for (int i = 0; i < Channels * MaxWin; i++) cnt_q[i] <= '0;
+    end else if (take) begin
+      for (int c = 0; c < Channels; c++) begin
+        for (int w = 0; w < MaxWin; w++) begin
+          if (word_i[c] && word_win == WinW'($unsigned(w))) begin
+            cnt_q[c*MaxWin+w] <= cnt_q[c*MaxWin+w] + 1'b1;
+          end
         end
       end
     end

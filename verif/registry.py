@@ -34,9 +34,10 @@ class SimTest:
     # `quick_sims: [...]` limits a config's CI (quick-tier) runs to those simulators.
     quick_sims: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # `sims: [...]` limits a config's regression runs (both tiers) to those simulators, and
-    # `max_seeds: n` to n seeds: for configs that take tens of minutes on a simulator.
+    # `max_seeds: n` (or `{icarus: n}`, per simulator) to n seeds: for configs that take tens of
+    # minutes on a simulator.
     sims: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    max_seeds: dict[str, int] = field(default_factory=dict)
+    max_seeds: dict[str, dict[str, int]] = field(default_factory=dict)
     # `sim_extra: {icarus: {...}}`: extras for one simulator only (e.g. fewer images).
     sim_extra: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
@@ -47,6 +48,11 @@ class SimTest:
 
     def in_regression(self, config: str, sim: str) -> bool:
         return sim in self.sims.get(config, (sim,))
+
+    def seeds_for(self, config: str, sim: str, seeds: int) -> int:
+        """How many of `seeds` regression seeds this config runs on this simulator."""
+        limit = self.max_seeds.get(config, {})
+        return min(seeds, limit.get(sim, limit.get("*", seeds)))
 
     def extra_for(self, config: str, sim: str | None = None) -> dict[str, Any]:
         per_sim = self.sim_extra.get(config, {}).get(sim, {}) if sim else {}
@@ -84,9 +90,14 @@ def load_spec(path: Path) -> SimTest:
             if "sims" in value:
                 sims[str(key)] = tuple(value["sims"])
             if "max_seeds" in value:
-                if not isinstance(value["max_seeds"], int) or value["max_seeds"] < 1:
-                    raise SpecError(f"{path}: config {key}: max_seeds must be a positive integer")
-                max_seeds[str(key)] = value["max_seeds"]
+                limit = value["max_seeds"]
+                limit = limit if isinstance(limit, dict) else {"*": limit}
+                if not all(isinstance(n, int) and n >= 1 for n in limit.values()):
+                    raise SpecError(
+                        f"{path}: config {key}: max_seeds must be a positive integer "
+                        "(or a mapping of simulator to one)"
+                    )
+                max_seeds[str(key)] = {str(k): int(n) for k, n in limit.items()}
             if "sim_extra" in value:
                 sim_extra[str(key)] = {
                     str(k): dict(v or {}) for k, v in (value["sim_extra"] or {}).items()

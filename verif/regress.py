@@ -56,7 +56,7 @@ def make_matrix(tests: list[str], sims: list[str], seeds: list[int], full: bool)
         for config in TESTS[name].configs
         if TESTS[name].in_regression(config, sim)
         and (full or TESTS[name].in_quick_tier(config, sim))
-        for seed in seeds[: TESTS[name].max_seeds.get(config, len(seeds))]
+        for seed in seeds[: TESTS[name].seeds_for(config, sim, len(seeds))]
     ]
 
 

@@ -117,7 +117,8 @@ def test_config_limits_per_simulator(tmp_path: Path, monkeypatch) -> None:
     assert spec.in_regression("a", "verilator") and not spec.in_regression("a", "icarus")
     assert spec.extra_for("b", "icarus") == {"images": 1}
     assert spec.extra_for("b", "verilator") == {"images": 4} == spec.extra_for("b")
-    assert spec.max_seeds == {"b": 1}
+    assert spec.seeds_for("b", "icarus", 5) == spec.seeds_for("b", "verilator", 5) == 1
+    assert spec.seeds_for("a", "verilator", 5) == 5
     with pytest.raises(SpecError, match="unknown simulators"):
         load_spec(write_spec(tmp_path, "toplevel: x\nsources: []\nconfigs:\n"
                              "  a: {params: {}, sims: [questa]}\n"))  # fmt: skip

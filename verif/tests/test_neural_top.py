@@ -10,7 +10,7 @@ import time
 import cocotb
 import numpy as np
 import pyuvm
-from cocotb.triggers import ClockCycles, ValueChange
+from cocotb.triggers import ClockCycles, ReadOnly, ValueChange
 from pyuvm import uvm_subscriber
 
 from golden.core_image import (
@@ -137,6 +137,9 @@ class NeuralTopBase(BaseTest):
         last_t = cocotb.utils.get_sim_time("ns")
         while True:
             await ValueChange(dut.pc_q)
+            # The op's last word reaches the store in the same clock edge that moves pc_q; on
+            # Icarus the callback can run before that write lands, so wait for the step to settle.
+            await ReadOnly()
             pc = int(dut.pc_q.value)
             now = cocotb.utils.get_sim_time("ns")
             if pc == 0 or self.current is None:
