@@ -41,7 +41,8 @@ def model_packets(model: str | Path, params: dict[str, int]) -> tuple[Any, list[
     from golden.package import load_package
 
     pkg = load_package(model)
-    image = compile_package(pkg, CoreConfig.from_rtl_parameters(params))
+    # The VC707 top has no external memory (ExtMem = 0): every layer's weights go on chip.
+    image = compile_package(pkg, CoreConfig.from_rtl_parameters({**params, "ExtMem": 0}))
     return pkg, packets_of(image)
 
 

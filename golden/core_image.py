@@ -15,6 +15,8 @@ from .package import Package
 MAGIC = 0xA5
 ATTN_NONE, ATTN_Q, ATTN_K = 0, 1, 2
 MAX_HEADS = 8
+EXT_GRANULE = 4096  # an external layer starts at EXT_BASE + its row field x 4 KiB
+EXTERNAL = ("auto", "all", "none")
 K_PROGRAM, K_WEIGHTS, K_THRESH, K_IMAGE, K_CLS_W, K_CLS_BIAS = 1, 2, 3, 4, 5, 6
 
 
@@ -38,6 +40,13 @@ class CoreConfig:
     classes: int = 10
     cls_hw_log2: int = 2
     cls_acc_w: int = 24
+    ext_mem: int = 1  # the AXI4 weight port is present
+    ext_data_w: int = 64
+
+    @property
+    def row_bytes(self) -> int:
+        """Bytes of one engine weight row (9 weights of 8 bits per lane)."""
+        return 9 * self.lanes
 
     @classmethod
     def from_rtl_parameters(cls, params: dict[str, int]) -> CoreConfig:
@@ -62,6 +71,8 @@ _RTL_NAMES = {
     "classes": "Classes",
     "cls_hw_log2": "ClsHwLog2",
     "cls_acc_w": "ClsAccW",
+    "ext_mem": "ExtMem",
+    "ext_data_w": "ExtDataW",
 }
 
 
@@ -84,6 +95,8 @@ class CoreImage:
     threshold_rows: list[int] = field(default_factory=list)
     cls_rows: list[int] = field(default_factory=list)
     cls_bias: list[int] = field(default_factory=list)
+    # Weight rows of layers kept in external memory, as bytes from EXT_BASE (4 KiB aligned).
+    ext_image: bytearray = field(default_factory=bytearray)
 
 
 # ------------------------------------------------------------------------ engine row layouts
@@ -187,9 +200,11 @@ def conv_words(
     channel_attn: bool = False,
     heads: int = 0,
     theta: int = 0,
+    external: bool = False,
 ) -> list[int]:
     """A conv op; `attn` ATTN_Q makes its output words build attention masks (token attention
-    with `heads` and threshold `theta`, or channel attention), ATTN_K masks its output words."""
+    with `heads` and threshold `theta`, or channel attention), ATTN_K masks its output words.
+    With `external` the weight rows come over the AXI4 port from EXT_BASE + wbase x 4 KiB."""
     w0 = cin | cout << 10 | h << 20 | w << 26
     w1 = (
         int(k3)
@@ -201,6 +216,7 @@ def conv_words(
         | dst << 10
         | rsl << 12
         | int(dst_en) << 14
+        | int(external) << 15
         | attn << 16
         | int(channel_attn) << 18
         | heads << 20
@@ -240,10 +256,18 @@ def _shapes(pkg: Package) -> dict[str, tuple[int, int, int]]:
     return shapes
 
 
-def compile_package(pkg: Package, cfg: CoreConfig | None = None) -> CoreImage:
+def compile_package(
+    pkg: Package, cfg: CoreConfig | None = None, external: str = "auto"
+) -> CoreImage:
     """Fuse pooling and residuals into the convs that feed them, allocate map slots, and lay the
-    weights out in the engine's rows. Raises CoreImageError for anything this core cannot run."""
+    weights out in the engine's rows. `external` places layers' weights in external memory:
+    "auto" those that no longer fit the on-chip store (in program order), "all" every layer,
+    "none" no layer. Raises CoreImageError for anything this core cannot run."""
     cfg = cfg or CoreConfig()
+    if external not in EXTERNAL:
+        raise CoreImageError(f"external must be one of {', '.join(EXTERNAL)}, not {external!r}")
+    if external == "all" and not cfg.ext_mem:
+        raise CoreImageError(f"{pkg.name}: external weights asked for, but the core has no port")
     layers = pkg.layers
     by_name = {n["name"]: n for n in layers}
     order = {n["name"]: i for i, n in enumerate(layers)}
@@ -387,8 +411,19 @@ def compile_package(pkg: Package, cfg: CoreConfig | None = None) -> CoreImage:
         rows = weight_rows(wt, cfg.lanes)
         if len(rows) > cfg.eng_w_rows:
             raise CoreImageError(f"layer {name}: {len(rows)} weight rows > {cfg.eng_w_rows}")
-        wbase, thbase = len(img.weight_rows), len(img.threshold_rows)
-        img.weight_rows += rows
+        fits = len(img.weight_rows) + len(rows) <= cfg.w_rows
+        ext = cfg.ext_mem and (external == "all" or (external == "auto" and not fits))
+        thbase = len(img.threshold_rows)
+        if ext:
+            wbase = len(img.ext_image) // EXT_GRANULE
+            if wbase >= 1 << 16:
+                raise CoreImageError(f"layer {name}: external weights beyond 256 MiB")
+            for r in rows:
+                img.ext_image += r.to_bytes(cfg.row_bytes, "little")
+            img.ext_image += bytes(-len(img.ext_image) % EXT_GRANULE)
+        else:
+            wbase = len(img.weight_rows)
+            img.weight_rows += rows
         img.threshold_rows += threshold_rows(pkg.theta(name), cfg.lanes, cfg.acc_w)
         # Slots whose value is not read after this op may take its output (the engine has
         # loaded its inputs before it writes anything back).
@@ -426,6 +461,7 @@ def compile_package(pkg: Package, cfg: CoreConfig | None = None) -> CoreImage:
             channel,
             heads,
             theta,
+            ext,
         )
         # The op writes the last alias in the chain (pool, then OR) of this conv.
         chain = [a for a, v in alias.items() if value(a) == name]
@@ -534,7 +570,16 @@ def run_program(img: CoreImage, image: np.ndarray) -> np.ndarray:
         k = 3 if w1 & 1 else 1
         stride = 2 if w1 & 2 else 1
         wbase, wrows = w2 & 0xFFFF, w2 >> 16
-        wt = decode_weights(img.weight_rows[wbase : wbase + wrows], cout, cin, k, cfg.lanes)
+        if w1 >> 15 & 1:
+            rb, off = cfg.row_bytes, wbase * EXT_GRANULE
+            mem = img.ext_image
+            rows = [
+                int.from_bytes(mem[off + i * rb : off + (i + 1) * rb], "little")
+                for i in range(wrows)
+            ]
+        else:
+            rows = img.weight_rows[wbase : wbase + wrows]
+        wt = decode_weights(rows, cout, cin, k, cfg.lanes)
         groups = -(-cout // cfg.lanes)
         th_rows = img.threshold_rows[w3 & 0xFFFF : (w3 & 0xFFFF) + groups]
         theta = np.array(

@@ -35,6 +35,7 @@ module neural_csr #(
   output logic             start_o,       // CTRL.START written
   output logic             clear_o,       // CTRL.CLEAR written
   output logic             irq_en_o,
+  output logic      [31:12] ext_base_o,   // EXT_BASE: external weight memory base (4 KiB units)
   // Status and counters from the core
   input  wire logic        busy_i,
   input  wire logic        done_i,
@@ -49,14 +50,14 @@ module neural_csr #(
 );
 
   localparam logic [31:0] Id = 32'h4E52_4C31;
-  localparam logic [31:0] Version = 32'h0001_0000;
+  localparam logic [31:0] Version = 32'h0001_0001;
   localparam logic [31:0] CapsU = Caps;
 
   // A write completes when both address and data have arrived; each is held until then.
   logic        aw_q, w_q;
   /* verilator lint_off UNUSEDSIGNAL */
   logic [11:0] awaddr_q;
-  logic [31:0] wdata_q;  // CTRL uses bits [2:0]
+  logic [31:0] wdata_q;
   logic [3:0]  wstrb_q;
   logic [2:0]  awprot_q;
   /* verilator lint_on UNUSEDSIGNAL */
@@ -76,6 +77,7 @@ module neural_csr #(
       w_q           <= 1'b0;
       s_axil_bvalid <= 1'b0;
       irq_en_o      <= 1'b0;
+      ext_base_o    <= '0;
     end else begin
       if (s_axil_awvalid && s_axil_awready) begin
         aw_q     <= 1'b1;
@@ -97,6 +99,12 @@ module neural_csr #(
           clear_o  <= wdata_q[1];
           irq_en_o <= wdata_q[2];
         end
+        if (awaddr_q[11:2] == 10'h006 && !awprot_q[2]) begin
+          // 4 KiB aligned: bits [11:0] read as zero.
+          if (wstrb_q[1]) ext_base_o[15:12] <= wdata_q[15:12];
+          if (wstrb_q[2]) ext_base_o[23:16] <= wdata_q[23:16];
+          if (wstrb_q[3]) ext_base_o[31:24] <= wdata_q[31:24];
+        end
       end else if (s_axil_bvalid && s_axil_bready) begin
         s_axil_bvalid <= 1'b0;
       end
@@ -111,6 +119,7 @@ module neural_csr #(
       10'h003: rdata = {29'd0, error_i, done_i, busy_i};
       10'h004: rdata = {28'd0, err_code_i};
       10'h005: rdata = CapsU;
+      10'h006: rdata = {ext_base_o, 12'd0};
       10'h008: rdata = cycles_i;
       10'h009: rdata = events_i;
       10'h00A: rdata = active_i;

@@ -17,6 +17,8 @@ module neural_top #(
   parameter int ClsHwLog2    = 2,     // largest last-map side (log2) the classifier takes
   parameter int ClsAccW      = 24,    // signed logit bits
   parameter int FifoDepth    = 4,     // partial-sum elastic FIFO entries
+  parameter int ExtMem       = 1,     // 1: ops may read their weights over the AXI4 port
+  parameter int ExtDataW     = 64,    // AXI4 read data bits; a weight row is whole beats
   localparam int MaxSide  = 1 << MaxSideLog2,
   localparam int SlotW    = 2 * MaxSideLog2,
   localparam int SelW     = $clog2(Slots),
@@ -33,7 +35,11 @@ module neural_top #(
   localparam int ClsAW    = (MaxC > 1) ? $clog2(MaxC) : 1,
   localparam int ClsW     = $clog2(Classes),
   localparam int AtChW    = $clog2(MaxC + 1),  // bits of a token-attention head sum
-  localparam int AtThW    = (AtChW > SlotW + 1) ? AtChW : SlotW + 1  // attention threshold bits
+  localparam int AtThW    = (AtChW > SlotW + 1) ? AtChW : SlotW + 1,  // attention threshold bits
+  localparam int ExtBeats = RowW / ExtDataW,  // AXI beats per weight row
+  localparam int ExtBytes = ExtDataW / 8,
+  // Beats of a full burst: at most 256, and never across a 4 KiB boundary
+  localparam int ExtBurst = (4096 / ExtBytes > 256) ? 256 : 4096 / ExtBytes
 ) (
   input  wire logic        clk_i,
   input  wire logic        rst_i,  // synchronous, active high
@@ -67,6 +73,22 @@ module neural_top #(
   output logic             m_axis_tvalid,
   input  wire logic        m_axis_tready,
   output logic             m_axis_tlast,
+  // AXI4 read-only master: weights of ops kept in external memory (EXT_BASE + 4 KiB x row field)
+  output logic [0:0]          m_axi_arid,    // always 0: one stream of bursts, in order
+  output logic [31:0]         m_axi_araddr,
+  output logic [7:0]          m_axi_arlen,
+  output logic [2:0]          m_axi_arsize,
+  output logic [1:0]          m_axi_arburst,
+  output logic [3:0]          m_axi_arcache,
+  output logic [2:0]          m_axi_arprot,
+  output logic                m_axi_arvalid,
+  input  wire logic           m_axi_arready,
+  input  wire logic [0:0]     m_axi_rid,
+  input  wire logic [ExtDataW-1:0] m_axi_rdata,
+  input  wire logic [1:0]     m_axi_rresp,
+  input  wire logic           m_axi_rlast,
+  input  wire logic           m_axi_rvalid,
+  output logic                m_axi_rready,
   // Status
   output logic             busy_o,
   output logic             done_o,
@@ -100,17 +122,19 @@ module neural_top #(
   localparam logic [3:0] ErrBusy  = 4'd6;
   localparam logic [3:0] ErrNoPrg = 4'd7;
   localparam logic [3:0] ErrRange = 4'd8;
+  localparam logic [3:0] ErrExt   = 4'd9;
 
   // -----------------------------------------------------------------------------------------
   // Registers and packet parser
   // -----------------------------------------------------------------------------------------
   logic        csr_start, csr_clear, irq_en;
+  logic [31:12] ext_base;
   logic        busy_q, done_q, err_q;
   logic [3:0]  err_code_q;
   logic [31:0] perf_cycles_q, perf_events_q, perf_active_q, perf_stalls_q, perf_fwd_q, class_q;
 
   neural_csr #(
-    .Caps(Lanes | (($clog2(MaxC)) << 8) | (MaxSideLog2 << 12))
+    .Caps(Lanes | (($clog2(MaxC)) << 8) | (MaxSideLog2 << 12) | ((ExtMem != 0 ? 1 : 0) << 16))
   ) u_csr (
     .clk_i         (clk_i),
     .rst_i         (rst_i),
@@ -136,6 +160,7 @@ module neural_top #(
     .start_o       (csr_start),
     .clear_o       (csr_clear),
     .irq_en_o      (irq_en),
+    .ext_base_o    (ext_base),
     .busy_i        (busy_q),
     .done_i        (done_q),
     .error_i       (err_q),
@@ -383,7 +408,8 @@ module neural_top #(
     SRun,
     SClsIn,
     SClsOut,
-    SAttn
+    SAttn,
+    SExtSet
   } state_e;
 
   state_e state_q;
@@ -397,7 +423,7 @@ module neural_top #(
   logic [5:0]  op_h, op_w;
   logic        op_s2, op_pool, op_res, op_pix, op_dst_en, op_cls;
   logic [1:0]  op_src, op_dst, op_rsl, op_attn;
-  logic        op_amode;
+  logic        op_amode, op_ext;
   logic [3:0]  op_heads;
   logic [15:0] op_wbase, op_wrows, op_thbase, op_theta;
   logic [2:0]  op_hwl;
@@ -418,6 +444,7 @@ module neural_top #(
   assign op_dst_en = op_q[1][14];
   assign op_attn   = op_q[1][17:16];
   assign op_amode  = op_q[1][18];
+  assign op_ext    = op_q[1][15];
   assign op_heads  = op_q[1][23:20];
   assign op_cls    = op_q[1][31];
   assign op_hwl    = op_q[1][22:20];
@@ -462,7 +489,8 @@ module neural_top #(
       if (op_pix ? ({19'd0, op_cin, 3'd0} > MaxCU) : (32'(op_cin) > MaxCU)) op_bad = 1'b1;
       if (op_h < 6'd2 || op_w < 6'd2 || 32'(op_h) > MaxSideU || 32'(op_w) > MaxSideU)
         op_bad = 1'b1;
-      if (32'(op_wrows) > EngWRowsU || 32'(op_wbase) + 32'(op_wrows) > WRowsU) op_bad = 1'b1;
+      if (32'(op_wrows) > EngWRowsU) op_bad = 1'b1;
+      if (op_ext ? (ExtMem == 0) : (32'(op_wbase) + 32'(op_wrows) > WRowsU)) op_bad = 1'b1;
       if (32'(op_thbase) + 32'(groups) > ThRowsU) op_bad = 1'b1;
       if (32'(op_src) >= SlotsU || 32'(op_dst) >= SlotsU || 32'(op_rsl) >= SlotsU)
         op_bad = 1'b1;
@@ -492,7 +520,7 @@ module neural_top #(
   logic [5:0]  rd_y_q, rd_rows;
   logic        rd_valid_q, rd_issue, rd_sink_ready, rd_phase, rd_end, rd_all_q;
 
-  assign rd_phase = (state_q == SLoadIn) | (state_q == SLoadW) | (state_q == SLoadTh)
+  assign rd_phase = (state_q == SLoadIn) | ((state_q == SLoadW) & ~op_ext) | (state_q == SLoadTh)
                   | (state_q == SLoadRes) | (state_q == SClsIn);
   assign rd_issue = rd_phase & ~rd_all_q & (~rd_valid_q | rd_sink_ready);
   assign rd_end   = rd_phase & rd_all_q & (~rd_valid_q | rd_sink_ready);
@@ -551,9 +579,99 @@ module neural_top #(
   end
 
   // -----------------------------------------------------------------------------------------
+  // External weights: an op marked external reads its weight rows over AXI4 from EXT_BASE +
+  // 4 KiB x (row field), rows packed back to back, in INCR bursts that never cross 4 KiB
+  // (the op's start is 4 KiB aligned and every full burst divides 4 KiB). Beats fill a row
+  // register from the top, so beat 0 ends in the lowest bits; the engine takes the row when
+  // it is complete.
+  // -----------------------------------------------------------------------------------------
+  localparam int ExtBeatW = (ExtBeats > 1) ? $clog2(ExtBeats) : 1;
+  localparam logic [31:0] ExtBurstBytes = ExtBurst * ExtBytes;
+  localparam logic [23:0] ExtBurstU     = 24'(ExtBurst);
+  localparam logic [31:0] ExtBytesU     = ExtBytes;
+  localparam logic [31:0] ExtLastBeat   = ExtBeats - 1;
+
+  logic [31:0]         ar_addr_q;    // next burst's address
+  logic [23:0]         ar_left_q;    // beats not yet requested
+  logic [ExtBeatW:0]   ext_set_q;    // rows x beats is summed over ExtBeats cycles
+  logic                ar_valid_q;
+  logic [31:0]         ar_out_addr_q;
+  logic [7:0]          ar_out_len_q;
+  logic [RowW-1:0]     ext_row_q;
+  logic                ext_full_q;   // ext_row_q holds a complete row for the engine
+  logic [ExtBeatW-1:0] ext_beat_q;
+  logic [15:0]         ext_rows_q;   // rows handed to the engine
+  logic                ext_err_q;    // a read came back with an error response this inference
+  logic                ext_load, ar_issue, r_take, ext_done;
+  logic                e_w_ready;    // the conv engine takes a weight row
+  logic [23:0]         ar_beats;     // beats of the burst being issued
+
+  assign ext_load = (state_q == SLoadW) & op_ext;
+  assign ar_beats = (ar_left_q > ExtBurstU) ? ExtBurstU : ar_left_q;
+  assign ar_issue = ext_load & (ar_left_q != '0) & (~ar_valid_q | m_axi_arready);
+  assign r_take   = m_axi_rvalid & m_axi_rready;
+  assign ext_done = ext_load & (ext_rows_q == op_wrows) & ~ext_full_q;
+
+  assign m_axi_arid    = 1'b0;
+  assign m_axi_araddr  = ar_out_addr_q;
+  assign m_axi_arlen   = ar_out_len_q;
+  assign m_axi_arsize  = 3'($clog2(ExtBytes));
+  assign m_axi_arburst = 2'b01;    // INCR
+  assign m_axi_arcache = 4'b0011;  // normal, non-cacheable, bufferable
+  assign m_axi_arprot  = 3'b000;   // unprivileged, secure, data
+  assign m_axi_arvalid = ar_valid_q;
+  assign m_axi_rready  = ext_load & ~ext_full_q;
+
+  always_ff @(posedge clk_i) begin
+    if (rst_i) begin
+      ar_valid_q <= 1'b0;
+      ext_full_q <= 1'b0;
+      ext_beat_q <= '0;
+      ext_err_q  <= 1'b0;
+    end else begin
+      if (ar_issue) begin
+        ar_valid_q    <= 1'b1;
+        ar_out_addr_q <= ar_addr_q;
+        ar_out_len_q  <= 8'(ar_beats - 24'd1);
+        ar_addr_q     <= ar_addr_q + ExtBurstBytes;
+        ar_left_q     <= ar_left_q - ar_beats;
+      end else if (m_axi_arready) begin
+        ar_valid_q <= 1'b0;
+      end
+      if (r_take) begin
+        ext_row_q <= (ExtBeats > 1) ? {m_axi_rdata, ext_row_q[RowW-1:ExtDataW]}
+                                    : RowW'(m_axi_rdata);
+        if (m_axi_rresp != 2'b00) ext_err_q <= 1'b1;  // SLVERR, DECERR (or a stray EXOKAY)
+        if (32'(ext_beat_q) == ExtLastBeat) begin
+          ext_beat_q <= '0;
+          ext_full_q <= 1'b1;
+        end else begin
+          ext_beat_q <= ext_beat_q + 1'b1;
+        end
+      end
+      if (ext_full_q && e_w_ready && state_q == SLoadW) begin
+        ext_full_q <= 1'b0;
+        ext_rows_q <= ext_rows_q + 16'd1;
+      end
+      // Set-up while the input map loads: the address, and rows x beats by repeated addition.
+      if (state_q == SLoadIn) begin
+        ar_addr_q  <= {ext_base[31:12] + {4'd0, op_wbase}, 12'd0};
+        ar_left_q  <= '0;
+        ext_set_q  <= '0;
+        ext_rows_q <= '0;
+      end
+      if (state_q == SExtSet) begin
+        ar_left_q <= ar_left_q + 24'(op_wrows);
+        ext_set_q <= ext_set_q + 1'b1;
+      end
+      if (state_q == SIdle && csr_start) ext_err_q <= 1'b0;
+    end
+  end
+
+  // -----------------------------------------------------------------------------------------
   // Convolution engine
   // -----------------------------------------------------------------------------------------
-  logic            e_cfg_ready, e_in_ready, e_w_ready, e_th_ready, e_res_ready, e_start_ready;
+  logic            e_cfg_ready, e_in_ready, e_th_ready, e_res_ready, e_start_ready;
   logic            e_out_valid, e_out_ready, e_out_last, e_busy, e_done;
   logic [MaxC-1:0] e_out_data;
   logic [31:0]     e_cycles, e_events, e_active, e_stall, e_fwd;
@@ -576,9 +694,9 @@ module neural_top #(
     .in_valid_i   (rd_valid_q & (state_q == SLoadIn)),
     .in_ready_o   (e_in_ready),
     .in_data_i    (map_rdata),
-    .w_valid_i    (rd_valid_q & (state_q == SLoadW)),
+    .w_valid_i    ((op_ext ? ext_full_q : rd_valid_q) & (state_q == SLoadW)),
     .w_ready_o    (e_w_ready),
-    .w_data_i     (wst_rdata),
+    .w_data_i     (op_ext ? ext_row_q : wst_rdata),
     .th_valid_i   (rd_valid_q & (state_q == SLoadTh)),
     .th_ready_o   (e_th_ready),
     .th_data_i    (th_rdata),
@@ -707,6 +825,10 @@ module neural_top #(
   assign run_off_end = (state_q == SRun) & a_out_valid & a_out_last
                      & (32'(pc_q) + 32'd1 >= 32'(prog_len_q));
 
+  // A read error surfaces when its op has finished, so that the engine is idle again.
+  logic ext_fail;
+  assign ext_fail = (state_q == SRun) & a_out_valid & a_out_last & ext_err_q;
+
   logic fail;           // raise an error and stop
   logic [3:0] fail_code;
 
@@ -731,6 +853,9 @@ module neural_top #(
     end else if (run_off_end) begin
       fail = 1'b1;
       fail_code = ErrDesc;
+    end else if (ext_fail) begin
+      fail = 1'b1;
+      fail_code = ErrExt;
     end
   end
 
@@ -817,8 +942,9 @@ module neural_top #(
           end
         end
         SCfg:     if (e_cfg_ready) state_q <= SLoadIn;
-        SLoadIn:  if (rd_end) state_q <= SLoadW;
-        SLoadW:   if (rd_end) state_q <= SLoadTh;
+        SLoadIn:  if (rd_end) state_q <= op_ext ? SExtSet : SLoadW;
+        SExtSet:  if (32'(ext_set_q) == ExtLastBeat) state_q <= SLoadW;
+        SLoadW:   if (op_ext ? ext_done : rd_end) state_q <= SLoadTh;
         SLoadTh:  if (rd_end) state_q <= op_res ? SLoadRes : SStart;
         SLoadRes: if (rd_end) state_q <= SStart;
         SStart: begin
@@ -845,7 +971,7 @@ module neural_top #(
             fetch_q <= '0;
             got_q   <= '0;
             state_q <= SFetch;
-            if (run_off_end) begin
+            if (run_off_end || ext_fail) begin
               busy_q  <= 1'b0;
               state_q <= SIdle;
             end
@@ -886,6 +1012,11 @@ module neural_top #(
     if (MaxC % Lanes != 0) $fatal(1, "neural_top: MaxC must be a multiple of Lanes");
     if (MaxC < 24) $fatal(1, "neural_top: MaxC must hold 3 pixel channels of 8 bits");
     if (Slots != 2 && Slots != 4) $fatal(1, "neural_top: Slots must be 2 or 4, got %0d", Slots);
+    if (ExtDataW < 32 || ExtDataW > 1024 || (ExtDataW & (ExtDataW - 1)) != 0
+        || RowW % ExtDataW != 0) begin
+      $fatal(1, "neural_top: ExtDataW %0d must be a power of two 32..1024 dividing %0d-bit rows",
+             ExtDataW, RowW);
+    end
   end
 
   always @(posedge clk_i) begin
@@ -902,6 +1033,38 @@ module neural_top #(
       assert (!(e_done && e_cycles == '0)) else $fatal(1, "neural_top: engine reports no cycles");
       if (c_res_valid && c_res_ready && !hdr_sent_q) begin
         assert (c_res_cls == '0) else $fatal(1, "neural_top: logits must start at class 0");
+      end
+    end
+  end
+
+  // The AXI4 read port: bursts stay inside 4 KiB, hold still until taken, and the data comes
+  // back with rlast exactly at each burst's end; no beat arrives that was not asked for.
+  logic [23:0] r_total_q, r_seen_q;
+  logic [8:0]  r_in_burst_q;
+  always @(posedge clk_i) begin
+    if (rst_i) begin
+      r_seen_q     <= '0;
+      r_in_burst_q <= '0;
+    end else begin
+      if (state_q == SExtSet) begin
+        r_total_q <= ar_left_q + 24'(op_wrows);
+        r_seen_q  <= '0;
+      end
+      if (ar_issue) begin
+        assert (32'(ar_addr_q[11:0]) + 32'(ar_beats) * ExtBytesU <= 32'd4096)
+          else $fatal(1, "neural_top: AXI burst at %h crosses 4 KiB", ar_addr_q);
+      end
+      if (m_axi_arvalid && !m_axi_arready) begin
+        assert (ar_issue == 1'b0) else $fatal(1, "neural_top: AR changed before it was taken");
+      end
+      if (r_take) begin
+        assert (r_seen_q < r_total_q) else $fatal(1, "neural_top: AXI beat not asked for");
+        assert (m_axi_rid == 1'b0) else $fatal(1, "neural_top: read data with ID %0d", m_axi_rid);
+        assert (m_axi_rlast == (24'(r_in_burst_q) == ExtBurstU - 24'd1
+                                || r_seen_q + 24'd1 == r_total_q))
+          else $fatal(1, "neural_top: rlast at beat %0d of a burst", r_in_burst_q);
+        r_seen_q     <= r_seen_q + 24'd1;
+        r_in_burst_q <= m_axi_rlast ? '0 : r_in_burst_q + 9'd1;
       end
     end
   end

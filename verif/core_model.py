@@ -107,9 +107,10 @@ def first_difference(expected: np.ndarray, actual: np.ndarray) -> tuple[int, int
     return tuple(int(v) for v in diff[0]) if len(diff) else None
 
 
-def compile_for(pkg: Package, params: dict) -> CoreImage:
-    """Compile a package for the core built with the RTL parameters `params`."""
-    return compile_package(pkg, CoreConfig.from_rtl_parameters(params))
+def compile_for(pkg: Package, params: dict, external: str = "auto") -> CoreImage:
+    """Compile a package for the core built with the RTL parameters `params`; `external`
+    chooses which layers keep their weights in external memory (see compile_package)."""
+    return compile_package(pkg, CoreConfig.from_rtl_parameters(params), external)
 
 
 __all__ = [

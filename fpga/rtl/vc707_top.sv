@@ -112,6 +112,23 @@ module vc707_top #(
     .link_err_o    (link_err)
   );
 
+  // The weight port is idle (ExtMem = 0): its outputs only feed the check below.
+  logic        ext_arid;
+  logic [31:0] ext_araddr;
+  logic [7:0]  ext_arlen;
+  logic [2:0]  ext_arsize, ext_arprot;
+  logic [1:0]  ext_arburst;
+  logic [3:0]  ext_arcache;
+  logic        ext_arvalid, ext_rready;
+`ifndef SYNTHESIS
+  always @(posedge clk) begin
+    assert (!ext_arvalid && !ext_rready)
+      else $fatal(1, "vc707_top: weight read %0d at %h (len %0d size %0d burst %0d cache %h %h)",
+                  ext_arid, ext_araddr, ext_arlen, ext_arsize, ext_arburst, ext_arcache,
+                  ext_arprot);
+  end
+`endif
+
   neural_top #(
     .Lanes      (Lanes),
     .MaxC       (MaxC),
@@ -125,7 +142,10 @@ module vc707_top #(
     .Classes    (Classes),
     .ClsHwLog2  (ClsHwLog2),
     .ClsAccW    (ClsAccW),
-    .FifoDepth  (FifoDepth)
+    .FifoDepth  (FifoDepth),
+    // TODO: a MIG DDR3 controller on the AXI4 weight port; until then every op keeps its
+    // weights on chip and the core refuses ops marked external (error 5).
+    .ExtMem     (0)
   ) u_core (
     .clk_i         (clk),
     .rst_i         (rst_q),
@@ -156,6 +176,21 @@ module vc707_top #(
     .m_axis_tvalid (out_tvalid),
     .m_axis_tready (out_tready),
     .m_axis_tlast  (out_tlast),
+    .m_axi_arid    (ext_arid),
+    .m_axi_araddr  (ext_araddr),
+    .m_axi_arlen   (ext_arlen),
+    .m_axi_arsize  (ext_arsize),
+    .m_axi_arburst (ext_arburst),
+    .m_axi_arcache (ext_arcache),
+    .m_axi_arprot  (ext_arprot),
+    .m_axi_arvalid (ext_arvalid),
+    .m_axi_arready (1'b0),
+    .m_axi_rid     (1'b0),
+    .m_axi_rdata   ('0),
+    .m_axi_rresp   (2'b00),
+    .m_axi_rlast   (1'b0),
+    .m_axi_rvalid  (1'b0),
+    .m_axi_rready  (ext_rready),
     .busy_o        (busy),
     .done_o        (done),
     .error_o       (error),

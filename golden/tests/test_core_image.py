@@ -115,6 +115,25 @@ def test_attention_refusals(qkf) -> None:
     compile_package(qkf, SMALL)
 
 
+@pytest.mark.parametrize("external", ["auto", "all"])
+def test_external_weights_run_like_the_golden_network(package, images, external) -> None:
+    """Layers that do not fit the on-chip store (or all of them) read their rows from the
+    external memory image; the program still computes the golden logits."""
+    cfg = CoreConfig(max_c=64, w_rows=256)
+    img = compile_package(package, cfg, external=external)
+    ext_ops = [op for op in img.ops if op.words[1] >> 15 & 1]
+    assert ext_ops and len(img.weight_rows) <= cfg.w_rows
+    if external == "all":
+        assert not img.weight_rows and len(ext_ops) == sum(op.kind == "conv" for op in img.ops)
+    for op in ext_ops:
+        wbase, wrows = op.words[2] & 0xFFFF, op.words[2] >> 16
+        assert (wbase + 1) * 4096 <= len(img.ext_image) or wrows == 0
+    assert len(img.ext_image) % 4096 == 0
+    logits, _ = run(package, images[:2])
+    for i, x in enumerate(images[:2]):
+        assert np.array_equal(run_program(img, x), logits[i]), f"image {i}"
+
+
 def test_row_layouts_round_trip() -> None:
     rng = np.random.default_rng(0)
     for k in (1, 3):
@@ -145,7 +164,11 @@ def test_refuses_what_the_core_cannot_hold(package) -> None:
     with pytest.raises(CoreImageError, match=r"layer .*too big"):
         compile_package(package, CoreConfig(max_c=16))
     with pytest.raises(CoreImageError, match="weight rows"):
-        compile_package(package, CoreConfig(max_c=64, w_rows=64))
+        compile_package(package, CoreConfig(max_c=64, w_rows=64, ext_mem=0))
+    with pytest.raises(CoreImageError, match="no port"):
+        compile_package(package, CoreConfig(max_c=64, ext_mem=0), external="all")
+    with pytest.raises(CoreImageError, match="external must be"):
+        compile_package(package, SMALL, external="sometimes")
     with pytest.raises(CoreImageError, match="bits"):
         compile_package(package, CoreConfig(max_c=64, acc_w=16))
     with pytest.raises(CoreImageError, match="ops"):

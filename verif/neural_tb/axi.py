@@ -1,4 +1,5 @@
-"""pyuvm agents around cocotbext-axi: an AXI4-Lite register master and AXI4-Stream endpoints."""
+"""pyuvm agents around cocotbext-axi: an AXI4-Lite register master, AXI4-Stream endpoints and an
+AXI4 memory that answers a read-only master."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from typing import Any
 from cocotbext.axi import (
     AxiLiteBus,
     AxiLiteMaster,
+    AxiRamRead,
+    AxiReadBus,
     AxiStreamBus,
     AxiStreamFrame,
     AxiStreamSink,
@@ -86,3 +89,40 @@ class AxiStreamSinkAgent(uvm_component):
         while True:
             frame = await self.sink.recv()
             self.ap.write(bytes_to_words(bytes(frame.tdata)))
+
+
+class PoisonableRam(AxiRamRead):
+    """cocotbext-axi's read-only RAM, plus address ranges that answer SLVERR (error injection)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.poisoned: list[range] = []
+
+    async def _read(self, address: int, length: int) -> bytes:
+        if any(address in r for r in self.poisoned):
+            raise OSError(f"poisoned address {address:#x}")  # the model answers SLVERR
+        return await super()._read(address, length)
+
+
+class AxiMemoryAgent(uvm_component):
+    """External memory on an AXI4 read-only master port named `<prefix>_ar*` / `<prefix>_r*`:
+    cocotbext-axi's RAM model (`size` bytes) with random gaps in the read data."""
+
+    def __init__(
+        self,
+        name: str,
+        parent: Any,
+        dut: Any,
+        prefix: str,
+        rng: random.Random,
+        stall: float,
+        size: int = 1 << 26,
+    ) -> None:
+        super().__init__(name, parent)
+        bus = AxiReadBus.from_prefix(dut, prefix)
+        self.ram = PoisonableRam(bus, dut.clk_i, dut.rst_i, size=size)
+        self.ram.log.setLevel("WARNING")
+        self.ram.r_channel.set_pause_generator(pauses(rng, stall))
+
+    def load(self, address: int, data: bytes) -> None:
+        self.ram.write(address, data)

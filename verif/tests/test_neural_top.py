@@ -32,9 +32,14 @@ from verif.core_model import (
     load_images,
 )
 from verif.neural_tb import BaseEnv, BaseTest, ErrorInjector, InOrderScoreboard, StreamItem
-from verif.neural_tb.axi import AxiLiteAgent, AxiStreamSinkAgent, AxiStreamSourceAgent
+from verif.neural_tb.axi import (
+    AxiLiteAgent,
+    AxiMemoryAgent,
+    AxiStreamSinkAgent,
+    AxiStreamSourceAgent,
+)
 
-REG_CTRL, REG_STATUS, REG_ERROR = 0x08, 0x0C, 0x10
+REG_CTRL, REG_STATUS, REG_ERROR, REG_EXT_BASE = 0x08, 0x0C, 0x10, 0x18
 REG_CYCLES, REG_EVENTS, REG_ACTIVE, REG_STALLS = 0x20, 0x24, 0x28, 0x2C
 CLK_MHZ = 200
 log = logging.getLogger("tb.neural_top")
@@ -77,6 +82,7 @@ class CoreEnv(BaseEnv):
         self.axil.master.read_if.log.setLevel("WARNING")
         self.src = AxiStreamSourceAgent("src", self, self.dut, "s_axis", self.tb.rng("src"), idle)
         self.snk = AxiStreamSinkAgent("snk", self, self.dut, "m_axis", self.tb.rng("snk"), stall)
+        self.mem = AxiMemoryAgent("mem", self, self.dut, "m_axi", self.tb.rng("mem"), idle)
         self.results = ResultMonitor("results", self)
         self.scoreboard = InOrderScoreboard("scoreboard", self, compare=result_compare)
 
@@ -97,15 +103,19 @@ class NeuralTopBase(BaseTest):
         n = int(os.environ.get("IMAGES") or extra.get("images", 2))
         self.images, self.labels = load_images(n, os.environ.get("DATA") or None)
         self.pkg = get_package(os.environ.get("MODEL") or extra["model"], self.images)
-        self.core_image = compile_for(self.pkg, self.tb.params)
+        self.core_image = compile_for(self.pkg, self.tb.params, extra.get("external", "auto"))
+        self.ext_ops = [i for i, op in enumerate(self.core_image.ops) if op.words[1] >> 15 & 1]
         self.expected = expectations(self.pkg, self.core_image, self.images, self.labels)
         self.rows: list[dict] = []
         self.current: int | None = None
         self.logger.info(
-            "model %s: %d ops, %d weight rows; %d images",
+            "model %s: %d ops, %d weight rows on chip, %d ops with %d KiB of weights in external "
+            "memory; %d images",
             self.pkg.name,
             len(self.core_image.ops),
             len(self.core_image.weight_rows),
+            len(self.ext_ops),
+            len(self.core_image.ext_image) // 1024,
             n,
         )
 
@@ -120,8 +130,21 @@ class NeuralTopBase(BaseTest):
     async def load_model(self) -> None:
         for words in model_packets(self.core_image):
             await self.env.src.send(words)
+        await self.load_external()
         await ClockCycles(self.clk, 4)
         await self.expect_no_error("loading the model")
+
+    async def load_external(self) -> None:
+        """Weights of external layers into the memory model, and EXT_BASE pointing at them."""
+        ext = self.core_image.ext_image
+        if ext:
+            # Anywhere 4 KiB aligned in the memory model, chosen by the seed.
+            size = self.env.mem.ram.size
+            self.ext_base = self.tb.rng("ext_base").randrange((size - len(ext)) // 4096) * 4096
+            self.env.mem.load(self.ext_base, bytes(ext))
+            await self.env.axil.write(REG_EXT_BASE, self.ext_base | 0xABC)
+            got = await self.env.axil.read(REG_EXT_BASE)
+            assert got == self.ext_base, f"EXT_BASE reads {got:#x}, wrote {self.ext_base:#x}"
 
     async def expect_no_error(self, what: str) -> None:
         status = await self.env.axil.read(REG_STATUS)
@@ -371,6 +394,7 @@ class NeuralTopErrorTest(NeuralTopBase):
         await send(bad_prog)
         for words in good[1:]:
             await send(words)
+        await self.load_external()
         await send(image_packet(self.images[0]))
         await self.env.axil.write(REG_CTRL, 1)
         await self.wait_until(lambda: int(self.dut.busy_o.value) == 0, 1000, "refusal")
@@ -396,6 +420,23 @@ class NeuralTopErrorTest(NeuralTopBase):
                 lambda: int(dut.error_o.value) == 1 and int(dut.busy_o.value) == 0, 2000, what
             )
             await self.expect_error(what, 5)
+
+        # A read error from external memory: the op finishes, then the core stops with error 9.
+        if self.ext_ops:
+            await send(good[0])
+            op = self.core_image.ops[self.ext_ops[-1]]
+            start = self.ext_base + (op.words[2] & 0xFFFF) * 4096
+            self.env.mem.ram.poisoned = [range(start, start + 64)]
+            await send(image_packet(self.images[0]))
+            await self.env.axil.write(REG_CTRL, 1)
+            await self.wait_until(
+                lambda: int(dut.error_o.value) == 1 and int(dut.busy_o.value) == 0,
+                self.DRAIN_TIMEOUT_CYCLES,
+                "external read error",
+                poll=64,
+            )
+            self.env.mem.ram.poisoned = []
+            await self.expect_error("SLVERR from external memory", 9)
 
         # Reload the good program; a second START while busy is refused, the first run goes on.
         await send(good[0])
