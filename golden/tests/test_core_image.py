@@ -180,3 +180,18 @@ def test_image_words_reject_bad_shapes() -> None:
         image_packet(np.zeros((32, 32, 3), np.float32))
     with pytest.raises(CoreImageError, match="3 channels"):
         image_packet(np.zeros((4, 32, 32), np.uint8))
+
+
+def test_full_width_vgg11_runs_with_external_weights(images) -> None:
+    """Full-width VGG-11 (9.2 M weights) does not fit on chip: on a 32-lane, 512-channel core
+    the layers beyond the on-chip store read their weights from external memory, and the
+    program still computes the golden logits."""
+    pkg = synthetic_package("vgg11", 1.0, 7, images)
+    cfg = CoreConfig(lanes=32, max_c=512, eng_w_rows=8192, w_rows=2048, th_rows=256)
+    with pytest.raises(CoreImageError, match="weight rows"):
+        compile_package(pkg, CoreConfig(**{**cfg.__dict__, "ext_mem": 0}))
+    img = compile_package(pkg, cfg)
+    assert len(img.ext_image) > 8 << 20, "most of the 9.2 M weights live outside"
+    assert len(img.weight_rows) <= cfg.w_rows
+    logits, _ = run(pkg, images[:1])
+    assert np.array_equal(run_program(img, images[0]), logits[0])
