@@ -107,6 +107,18 @@ def first_difference(expected: np.ndarray, actual: np.ndarray) -> tuple[int, int
     return tuple(int(v) for v in diff[0]) if len(diff) else None
 
 
+def result_compare(expected, actual) -> str | None:
+    """Scoreboard comparison of two inference results (StreamItems with `class` and `logits`):
+    None when equal, else what differs first."""
+    e, a = expected.fields, actual.fields
+    if e == a:
+        return None
+    if e["class"] != a["class"]:
+        return f"class {a['class']}, expected {e['class']}"
+    bad = [i for i, (x, y) in enumerate(zip(e["logits"], a["logits"], strict=False)) if x != y]
+    return f"logits differ at classes {bad[:5]} (len {len(a['logits'])} vs {len(e['logits'])})"
+
+
 def compile_for(pkg: Package, params: dict, external: str = "auto") -> CoreImage:
     """Compile a package for the core built with the RTL parameters `params`; `external`
     chooses which layers keep their weights in external memory (see compile_package)."""
@@ -121,4 +133,5 @@ __all__ = [
     "first_difference",
     "get_package",
     "load_images",
+    "result_compare",
 ]

@@ -30,6 +30,7 @@ from verif.core_model import (
     first_difference,
     get_package,
     load_images,
+    result_compare,
 )
 from verif.neural_tb import BaseEnv, BaseTest, ErrorInjector, InOrderScoreboard, StreamItem
 from verif.neural_tb.axi import (
@@ -59,16 +60,6 @@ class ResultMonitor(uvm_subscriber):
             self.tamper(self.count, item)
         self.count += 1
         self.out.write(item)
-
-
-def result_compare(expected: StreamItem, actual: StreamItem) -> str | None:
-    e, a = expected.fields, actual.fields
-    if e == a:
-        return None
-    if e["class"] != a["class"]:
-        return f"class {a['class']}, expected {e['class']}"
-    bad = [i for i, (x, y) in enumerate(zip(e["logits"], a["logits"], strict=False)) if x != y]
-    return f"logits differ at classes {bad[:5]} (len {len(a['logits'])} vs {len(e['logits'])})"
 
 
 class CoreEnv(BaseEnv):

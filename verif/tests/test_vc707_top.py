@@ -16,7 +16,7 @@ from pyuvm import uvm_analysis_port, uvm_component
 from fpga import protocol as proto
 from fpga.uart_model import UartModel
 from golden.core_image import image_packet, model_packets
-from verif.core_model import compile_for, expectations, get_package, load_images
+from verif.core_model import compile_for, expectations, get_package, load_images, result_compare
 from verif.neural_tb import BaseEnv, BaseTest, InOrderScoreboard, StreamItem
 
 CORE_PARAMS = ("Lanes", "MaxC", "MaxSideLog2", "AccW", "WRows", "EngWRows", "ThRows", "Slots",
@@ -38,15 +38,6 @@ class ResultMonitor(uvm_component):
             self.tamper(self.count, item)
         self.count += 1
         self.ap.write(item)
-
-
-def result_compare(expected: StreamItem, actual: StreamItem) -> str | None:
-    e, a = expected.fields, actual.fields
-    if e == a:
-        return None
-    if e["class"] != a["class"]:
-        return f"class {a['class']}, expected {e['class']}"
-    return f"logits {a['logits']}, expected {e['logits']}"
 
 
 class BoardEnv(BaseEnv):
