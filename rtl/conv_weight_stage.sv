@@ -70,10 +70,13 @@ module conv_weight_stage #(
     .rdata_o(wrow)
   );
 
-  // 9 x Lanes adders; the shift by the bit-plane is a multiplexer, not a multiplier.
-  for (genvar i = 0; i < 9 * Lanes; i++) begin : g_add
-    assign psum_d[i*AccW +: AccW] = psum_q[i*AccW +: AccW]
-        + ({{(AccW - 8){wrow[i*8+7]}}, wrow[i*8 +: 8]} << s1_shift_q);
+  // 9 x Lanes adders; the shift by the bit-plane is a multiplexer, not a multiplier. One process
+  // builds the whole vector: Icarus rebuilds a vector driven slice by slice on every slice change.
+  always_comb begin
+    for (int i = 0; i < 9 * Lanes; i++) begin
+      psum_d[i*AccW +: AccW] = psum_q[i*AccW +: AccW]
+          + ($unsigned(AccW'($signed(wrow[i*8 +: 8]))) << s1_shift_q);
+    end
   end
 
   always_ff @(posedge clk_i) begin

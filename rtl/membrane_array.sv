@@ -133,9 +133,13 @@ module membrane_array #(
     logic [BAW-1:0] waddr, raddr;
     logic [LW-1:0]  wdata;
 
-    for (genvar l = 0; l < Lanes; l++) begin : g_lane
-      assign sum2[l*AccW +: AccW] = (fwd2_q ? fwd_data_q[l*AccW +: AccW] : rdata[l*AccW +: AccW])
-                                  + ps2_q[l*AccW +: AccW];
+    // One process per bank word (not one assign per lane) keeps Icarus from rebuilding the word
+    // on every lane's change.
+    always_comb begin
+      for (int l = 0; l < Lanes; l++) begin
+        sum2[l*AccW +: AccW] = (fwd2_q ? fwd_data_q[l*AccW +: AccW] : rdata[l*AccW +: AccW])
+                             + ps2_q[l*AccW +: AccW];
+      end
     end
 
     assign re    = en1[b] | (rd_en_i & (rd_bank_i == 4'($unsigned(b))));

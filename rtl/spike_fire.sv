@@ -141,9 +141,11 @@ module spike_fire #(
     f1_oaddr_q     <= ord_addr_o;
   end
 
-  for (genvar l = 0; l < Lanes; l++) begin : g_cmp
-    assign spikes[l] = f1_sub_valid_q & lane_valid_i[l]
-                     & ($signed(mrd_data_i[l*AccW +: AccW]) >= $signed(thr_i[l*AccW +: AccW]));
+  always_comb begin
+    for (int l = 0; l < Lanes; l++) begin
+      spikes[l] = f1_sub_valid_q & lane_valid_i[l]
+                & ($signed(mrd_data_i[l*AccW +: AccW]) >= $signed(thr_i[l*AccW +: AccW]));
+    end
   end
 
   assign window      = pool_q | spikes;
