@@ -40,6 +40,9 @@ class SimTest:
     max_seeds: dict[str, dict[str, int]] = field(default_factory=dict)
     # `sim_extra: {icarus: {...}}`: extras for one simulator only (e.g. fewer images).
     sim_extra: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    # `cases: {icarus: [Class, ...]}`: the only cocotb test classes a config runs on a simulator
+    # (the others are covered by a smaller config there); unset means every class.
+    cases: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
 
     def in_quick_tier(self, config: str, sim: str) -> bool:
         if config in self.full_only:
@@ -58,6 +61,10 @@ class SimTest:
         per_sim = self.sim_extra.get(config, {}).get(sim, {}) if sim else {}
         return {**self.extra, **self.config_extra.get(config, {}), **per_sim}
 
+    def cases_for(self, config: str, sim: str) -> tuple[str, ...] | None:
+        """The test classes this config runs on `sim`, or None for all of them."""
+        return self.cases.get(config, {}).get(sim)
+
     def source_paths(self) -> list[Path]:
         return [RTL / s for s in self.sources]
 
@@ -74,7 +81,7 @@ def load_spec(path: Path) -> SimTest:
         raise SpecError(f"{path}: missing keys {sorted(missing)}")
     # A config is either a plain parameter mapping or {params: {...}, extra: {...}, tier: ...}.
     configs, config_extra, full_only, quick_sims = {}, {}, set(), {}
-    sims, max_seeds, sim_extra = {}, {}, {}
+    sims, max_seeds, sim_extra, cases = {}, {}, {}, {}
     for key, value in (raw["configs"] or {}).items():
         value = dict(value or {})
         if "params" in value:
@@ -102,7 +109,18 @@ def load_spec(path: Path) -> SimTest:
                 sim_extra[str(key)] = {
                     str(k): dict(v or {}) for k, v in (value["sim_extra"] or {}).items()
                 }
-            for k in ("sims", "quick_sims"):
+            if "cases" in value:
+                raw_cases = value["cases"]
+                if not isinstance(raw_cases, dict) or not all(
+                    isinstance(v, list) and v and all(isinstance(c, str) for c in v)
+                    for v in raw_cases.values()
+                ):
+                    raise SpecError(
+                        f"{path}: config {key}: cases must map a simulator to a list of test "
+                        "class names"
+                    )
+                cases[str(key)] = {str(k): tuple(v) for k, v in raw_cases.items()}
+            for k in ("sims", "quick_sims", "cases"):
                 bad = set(value.get(k, ())) - {"icarus", "verilator"}
                 if bad:
                     raise SpecError(f"{path}: config {key}: unknown simulators {sorted(bad)}")
@@ -119,6 +137,7 @@ def load_spec(path: Path) -> SimTest:
         sims=sims,
         max_seeds=max_seeds,
         sim_extra=sim_extra,
+        cases=cases,
         description=str(raw.get("description", "")),
         extra=dict(raw.get("extra") or {}),
     )

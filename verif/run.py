@@ -53,6 +53,9 @@ def run_one(
     if wave_window:
         bdir = bdir.with_name(bdir.name + "-window")
     rdir = run_dir or bdir
+    if testcase is None:
+        cases = test.cases_for(config, sim)
+        testcase = ",".join(cases) if cases else None
     rdir.mkdir(parents=True, exist_ok=True)
     runner = get_runner(sim)
     build_args: list[str] = []

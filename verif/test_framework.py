@@ -125,3 +125,34 @@ def test_config_limits_per_simulator(tmp_path: Path, monkeypatch) -> None:
     with pytest.raises(SpecError, match="max_seeds"):
         load_spec(write_spec(tmp_path, "toplevel: x\nsources: []\nconfigs:\n"
                              "  a: {params: {}, max_seeds: 0}\n"))  # fmt: skip
+
+
+def test_cases_per_simulator(tmp_path: Path, monkeypatch) -> None:
+    """`cases` limits the cocotb classes a config runs on one simulator; malformed ones fail."""
+    monkeypatch.setattr(registry, "TESTS_DIR", tmp_path)
+    (tmp_path / "test_dummy.py").write_text("")
+    spec = load_spec(
+        write_spec(
+            tmp_path,
+            "toplevel: elastic_fifo\nsources: [elastic_fifo.sv]\nconfigs:\n"
+            "  a: {params: {}, cases: {icarus: [ImagesTest]}}\n",
+        )
+    )
+    assert spec.cases_for("a", "icarus") == ("ImagesTest",)
+    assert spec.cases_for("a", "verilator") is None
+    with pytest.raises(SpecError, match="cases must map"):
+        load_spec(write_spec(tmp_path, "toplevel: x\nsources: []\nconfigs:\n"
+                             "  a: {params: {}, cases: {icarus: ImagesTest}}\n"))  # fmt: skip
+    with pytest.raises(SpecError, match="unknown simulators"):
+        load_spec(write_spec(tmp_path, "toplevel: x\nsources: []\nconfigs:\n"
+                             "  a: {params: {}, cases: {vcs: [ImagesTest]}}\n"))  # fmt: skip
+
+
+def test_shipped_cases_name_existing_classes() -> None:
+    """Every test class a spec's `cases` names exists in its cocotb module."""
+    for test in TESTS.values():
+        source = (Path(__file__).parent / "tests" / f"{test.name}.py").read_text()
+        for per_sim in test.cases.values():
+            for classes in per_sim.values():
+                for cls in classes:
+                    assert f"class {cls}(" in source, f"{test.name}: no class {cls}"
