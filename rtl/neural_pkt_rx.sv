@@ -87,10 +87,11 @@ module neural_pkt_rx (
           len_q <= s_axis_tdata;
           idx_q <= '0;
           if (s_axis_tdata == '0) begin
-            // An empty payload must end here.
-            pkt_done_o <= 1'b1;
+            // An empty payload must end here; one that goes on reports ErrLong once, at its
+            // tlast, like any other packet that is too long.
+            pkt_done_o <= s_axis_tlast;
             pkt_ok_o   <= s_axis_tlast;
-            pkt_err_o  <= s_axis_tlast ? 4'd0 : ErrLong;
+            pkt_err_o  <= '0;
             state_q    <= s_axis_tlast ? SHeader : SDrain;
             err_q      <= ErrLong;
           end else if (s_axis_tlast) begin
