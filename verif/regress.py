@@ -305,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         seeds,
     )
 
-    out = args.out
+    out = args.out.resolve()  # the cocotb runner wants absolute result paths
     shutil.rmtree(out / "runs", ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
