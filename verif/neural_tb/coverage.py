@@ -32,6 +32,11 @@ def coverage_rows(prefix: str) -> list[tuple[str, int, int, list[Any]]]:
     return rows
 
 
+def unhit_bins(prefix: str) -> list[str]:
+    """Every bin under `prefix` never hit so far in this simulation, as "coverpoint: bin"."""
+    return [f"{name}: {b}" for name, _, _, unhit in coverage_rows(prefix) for b in unhit]
+
+
 def report_coverage(prefix: str, log: logging.Logger, out_dir: str | os.PathLike | None) -> float:
     """Log bins hit per coverpoint and the bins never hit; export YAML for later merging.
 

@@ -17,6 +17,7 @@ from pyuvm import uvm_analysis_port, uvm_component, uvm_subscriber
 
 from verif.neural_tb import BaseEnv, BaseTest, InOrderScoreboard, StreamItem
 from verif.neural_tb.axi import AxiLiteAgent
+from verif.neural_tb.coverage import unhit_bins
 
 MASK32 = 0xFFFFFFFF
 OKAY, SLVERR = int(AxiResp.OKAY), int(AxiResp.SLVERR)
@@ -228,7 +229,6 @@ class CsrPredictor(uvm_component):
     def build_phase(self) -> None:
         caps = int(self.parent.tb.params.get("Caps", 0))
         self.model = CsrModel(caps)
-        self.hit: set[tuple[str, str]] = set()
         self.wr_cmd = _Tap("wr_cmd", self, self._on_write)
         self.rd_cmd = _Tap("rd_cmd", self, self._on_read)
 
@@ -255,24 +255,14 @@ class CsrPredictor(uvm_component):
             sample_ctrl,
         )
 
-    def missing_bins(self) -> list[tuple[str, str]]:
-        want = {(k, b) for k in ("read_addr", "write_addr") for b in ADDR_BINS}
-        want |= {(k, r) for k in ("read_resp", "write_resp") for r in RESP_NAMES.values()}
-        want |= {("write_strb", b) for b in STRB_BINS}
-        want |= {("ctrl_bits", str(b)) for b in range(8)}
-        return sorted(want - self.hit)
-
     def _on_write(self, item: CsrItem) -> None:
         f = item.fields
         model = self.model
         before = (model.irq_en, model.ext_base, len(model.pulses))
         resp = model.write(f["addr"], f["data"], f["strb"], item.prot)
         self.sample_write(f["addr"], resp, f["strb"])
-        self.hit |= {("write_addr", addr_bin(f["addr"])), ("write_resp", RESP_NAMES[resp])}
-        self.hit.add(("write_strb", strb_bin(f["strb"])))
         if resp == OKAY and addr_bin(f["addr"]) == "CTRL" and f["strb"] & 1:
             self.sample_ctrl(f["data"] & 7)
-            self.hit.add(("ctrl_bits", str(f["data"] & 7)))
         self.wr_out.write(CsrItem("wr", {"addr": f["addr"], "resp": resp}))
         for p in model.pulses[before[2] :]:
             self.pulse_out.write(CsrItem("pulse", p))
@@ -284,7 +274,6 @@ class CsrPredictor(uvm_component):
         addr = item.fields["addr"]
         data, resp = self.model.read(addr, item.prot, item.inputs)
         self.sample_read(addr, resp)
-        self.hit |= {("read_addr", addr_bin(addr)), ("read_resp", RESP_NAMES[resp])}
         self.rd_out.write(CsrItem("rd", {"addr": addr, "data": data, "resp": resp}))
 
 
@@ -453,7 +442,7 @@ class CsrTest(BaseTest):
         return m.count >= self.expected_reads and m.writes >= self.expected_writes
 
     def check_phase(self) -> None:
-        missing = self.env.predictor.missing_bins()
+        missing = unhit_bins(self.coverage_prefix)
         assert not missing, f"coverage bins never hit: {missing}"
 
 
