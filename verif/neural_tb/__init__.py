@@ -1,6 +1,6 @@
 """Reusable pyuvm components: stream agents, scoreboards, base env/test, seeding and coverage."""
 
-from verif.neural_tb.base import BaseEnv, BaseTest, TbConfig
+from verif.neural_tb.base import BaseEnv, BaseTest, Forward, TbConfig
 from verif.neural_tb.coverage import CoverageCollector
 from verif.neural_tb.scoreboard import (
     ErrorInjector,
@@ -24,6 +24,7 @@ __all__ = [
     "BaseTest",
     "CoverageCollector",
     "ErrorInjector",
+    "Forward",
     "InOrderScoreboard",
     "Mismatch",
     "ScoreboardError",

@@ -14,7 +14,7 @@ import cocotb
 import cocotb.utils
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles
-from pyuvm import ConfigDB, uvm_env, uvm_test
+from pyuvm import ConfigDB, uvm_env, uvm_subscriber, uvm_test
 
 from verif.neural_tb.coverage import report_coverage
 from verif.neural_tb.scoreboard import ErrorInjector
@@ -56,6 +56,18 @@ class TbConfig:
     def rng(self, salt: str) -> random.Random:
         """A generator of its own for each component, reproducible from the seed."""
         return random.Random(f"{self.seed}:{self.testcase}:{salt}")
+
+
+class Forward(uvm_subscriber):
+    """Hands each item to a callable, so that one component (a predictor) can take several
+    analysis streams, one method each."""
+
+    def __init__(self, name: str, parent: Any, method: Callable[[Any], None]) -> None:
+        super().__init__(name, parent)
+        self.method = method
+
+    def write(self, item: Any) -> None:
+        self.method(item)
 
 
 class BaseEnv(uvm_env):

@@ -7,15 +7,14 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import pyuvm
 from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
 from cocotb_coverage.coverage import CoverPoint
 from cocotbext.axi import AxiProt, AxiResp
-from pyuvm import uvm_analysis_port, uvm_component, uvm_subscriber
+from pyuvm import uvm_analysis_port, uvm_component
 
-from verif.neural_tb import BaseEnv, BaseTest, InOrderScoreboard, StreamItem
+from verif.neural_tb import BaseEnv, BaseTest, Forward, InOrderScoreboard, StreamItem
 from verif.neural_tb.axi import AxiLiteAgent
 from verif.neural_tb.coverage import unhit_bins
 
@@ -229,8 +228,8 @@ class CsrPredictor(uvm_component):
     def build_phase(self) -> None:
         caps = int(self.parent.tb.params.get("Caps", 0))
         self.model = CsrModel(caps)
-        self.wr_cmd = _Tap("wr_cmd", self, self._on_write)
-        self.rd_cmd = _Tap("rd_cmd", self, self._on_read)
+        self.wr_cmd = Forward("wr_cmd", self, self._on_write)
+        self.rd_cmd = Forward("rd_cmd", self, self._on_read)
 
         @CoverPoint("neural_csr.read_addr", xf=lambda a, p: addr_bin(a), bins=ADDR_BINS)
         @CoverPoint("neural_csr.read_resp", xf=lambda a, p: RESP_NAMES[p], bins=["okay", "slverr"])
@@ -275,17 +274,6 @@ class CsrPredictor(uvm_component):
         data, resp = self.model.read(addr, item.prot, item.inputs)
         self.sample_read(addr, resp)
         self.rd_out.write(CsrItem("rd", {"addr": addr, "data": data, "resp": resp}))
-
-
-class _Tap(uvm_subscriber):
-    """Hands each item to a method of its parent (so that one predictor takes two inputs)."""
-
-    def __init__(self, name: str, parent: Any, fn: Callable[[CsrItem], None]) -> None:
-        super().__init__(name, parent)
-        self.fn = fn
-
-    def write(self, item: CsrItem) -> None:
-        self.fn(item)
 
 
 class CsrEnv(BaseEnv):

@@ -7,13 +7,14 @@ import numpy as np
 import pyuvm
 from cocotb.triggers import ReadOnly, RisingEdge
 from cocotb_coverage.coverage import CoverPoint
-from pyuvm import ConfigDB, uvm_component, uvm_subscriber
+from pyuvm import ConfigDB, uvm_component
 
 from golden import layers as gl
 from verif.neural_tb import (
     BaseEnv,
     BaseTest,
     ErrorInjector,
+    Forward,
     InOrderScoreboard,
     StreamAgent,
     StreamAgentConfig,
@@ -143,17 +144,6 @@ class ResultPredictor(uvm_component):
         self.images += 1
 
 
-class _Export(uvm_subscriber):
-    """Forwards one monitor's items to a predictor method."""
-
-    def __init__(self, name, parent, method):
-        super().__init__(name, parent)
-        self.method = method
-
-    def write(self, item: StreamItem) -> None:
-        self.method(item)
-
-
 class W2ttfsEnv(BaseEnv):
     def build_phase(self) -> None:
         super().build_phase()
@@ -185,9 +175,9 @@ class W2ttfsEnv(BaseEnv):
             "sink",
         )
         self.predictor = ResultPredictor("predictor", self)
-        self.to_wt = _Export("to_wt", self, self.predictor.write_weight)
-        self.to_bias = _Export("to_bias", self, self.predictor.write_bias)
-        self.to_word = _Export("to_word", self, self.predictor.write_word)
+        self.to_wt = Forward("to_wt", self, self.predictor.write_weight)
+        self.to_bias = Forward("to_bias", self, self.predictor.write_bias)
+        self.to_word = Forward("to_word", self, self.predictor.write_word)
         self.scoreboard = InOrderScoreboard("scoreboard", self)
 
     def connect_phase(self) -> None:
