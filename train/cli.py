@@ -8,7 +8,7 @@ import os
 from dataclasses import fields
 from pathlib import Path
 
-from .engine import Config, Dist, train_stage
+from .engine import OPTIMIZERS, Config, Dist, train_stage
 from .export import DEFAULT_ACC_BITS, ExportError, export_package
 from .nets import NETWORKS
 
@@ -36,7 +36,17 @@ def parse(argv: list[str] | None = None) -> tuple[Config, str]:
     p.add_argument("--lr-teacher", type=float, default=d.lr_teacher)
     p.add_argument("--lr-student", type=float, default=d.lr_student)
     p.add_argument("--lr-qat", type=float, default=d.lr_qat)
-    p.add_argument("--wd", type=float, default=d.wd)
+    p.add_argument("--wd", type=float, default=d.wd, help="weight decay of conv/fc weights")
+    p.add_argument(
+        "--wd-student", type=float, default=None, help="the student's weight decay (default --wd)"
+    )
+    p.add_argument(
+        "--student-optimizer",
+        choices=OPTIMIZERS,
+        default=d.student_optimizer,
+        help="optimiser of the SNN student (the teacher and fine-tuning use SGD); AdamW wants "
+        "--lr-student near 1e-3 and --wd near 1e-2",
+    )
     p.add_argument("--temperature", type=float, default=d.temperature, help="KD temperature T")
     p.add_argument("--kd-alpha", type=float, default=d.kd_alpha, help="KD weight a")
     p.add_argument("--vth", type=float, default=d.vth, help="SNN threshold on the BN output")

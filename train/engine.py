@@ -46,6 +46,8 @@ class Config:
     lr_student: float = 0.05
     lr_qat: float = 0.005
     wd: float = 5e-4
+    wd_student: float | None = None
+    student_optimizer: str = "sgd"
     temperature: float = 4.0
     kd_alpha: float = 0.9
     vth: float = 1.0
@@ -189,6 +191,18 @@ def _param_groups(model: torch.nn.Module, wd: float) -> list[dict]:
     return [{"params": decay, "weight_decay": wd}, {"params": no_decay, "weight_decay": 0.0}]
 
 
+OPTIMIZERS = ("sgd", "adamw")
+
+
+def make_optimizer(kind: str, groups: list[dict], lr: float) -> torch.optim.Optimizer:
+    """SGD (momentum 0.9, Nesterov) or AdamW (decoupled weight decay) over ``groups``."""
+    if kind == "sgd":
+        return torch.optim.SGD(groups, lr=lr, momentum=0.9, nesterov=True)
+    if kind == "adamw":
+        return torch.optim.AdamW(groups, lr=lr)
+    raise ValueError(f"unknown optimizer {kind!r}; choose one of {', '.join(OPTIMIZERS)}")
+
+
 def _subset(ds: Dataset, cfg: Config) -> Dataset:
     tr, te = ds.train, ds.test
     if cfg.subset:
@@ -225,7 +239,8 @@ def train_stage(cfg: Config, stage: str, ds: Dataset | None = None) -> Path:
     if stage == "teacher":
         model, lr, wd = make_model(spec, "ann", cfg), cfg.lr_teacher, cfg.wd
     elif stage == "student":
-        model, lr, wd = make_model(spec, "snn", cfg), cfg.lr_student, cfg.wd
+        model, lr = make_model(spec, "snn", cfg), cfg.lr_student
+        wd = cfg.wd if cfg.wd_student is None else cfg.wd_student
         if state is None and cfg.warm_start:
             model.load_state_dict(teacher.state_dict())
             log.info("student warm-started from the teacher")
@@ -245,7 +260,15 @@ def train_stage(cfg: Config, stage: str, ds: Dataset | None = None) -> Path:
     if cfg.max_steps:
         steps = min(steps, cfg.max_steps)
     total = max(1, epochs * steps)
-    opt = torch.optim.SGD(_param_groups(model, wd), lr=lr, momentum=0.9, nesterov=True)
+    kind = cfg.student_optimizer if stage == "student" else "sgd"
+    if state is not None and stage == "student":
+        was = state.get("config", {}).get("student_optimizer", "sgd")
+        if was != kind:
+            raise RuntimeError(
+                f"{ckpt_path} was trained with {was}, not {kind}; resume with the same "
+                f"--student-optimizer or move the checkpoint away"
+            )
+    opt = make_optimizer(kind, _param_groups(model, wd), lr)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda k: 0.5 * (1 + math.cos(math.pi * min(k, total) / total))
     )

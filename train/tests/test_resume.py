@@ -41,3 +41,43 @@ def test_interrupted_stage_resumes(tmp_path, monkeypatch):
     # a finished stage is not trained again
     engine.train_stage(cfg, "teacher", ds)
     assert calls == [1, 2]
+
+
+def test_student_optimizer_is_recorded(tmp_path):
+    ds = tiny_dataset()
+    base = dict(epochs=1, batch=32, threads=1, runs=str(tmp_path), width=0.125, max_steps=1)
+    engine.train_stage(engine.Config(**base), "teacher", ds)
+    cfg = engine.Config(student_optimizer="adamw", lr_student=1e-3, wd_student=0.01, **base)
+    engine.train_stage(cfg, "student", ds)
+    ck = load_checkpoint(cfg.run_dir() / "student_kd.pt", "student_kd")
+    assert ck["config"]["student_optimizer"] == "adamw"
+    assert "exp_avg" in next(iter(ck["opt"]["state"].values()))  # AdamW state, not momentum
+    assert ck["opt"]["param_groups"][0]["weight_decay"] == 0.01
+    # the teacher is trained with SGD and --wd whatever the student uses
+    t = load_checkpoint(cfg.run_dir() / "teacher.pt", "teacher")
+    assert "momentum_buffer" in next(iter(t["opt"]["state"].values()))
+    assert t["opt"]["param_groups"][0]["weight_decay"] == cfg.wd
+
+
+def test_resume_with_another_optimizer_is_refused(tmp_path, monkeypatch):
+    ds = tiny_dataset()
+    base = dict(batch=32, threads=1, runs=str(tmp_path), width=0.125, kd=0, max_steps=1)
+    engine.train_stage(engine.Config(epochs=1, **base), "teacher", ds)
+    real = engine.write_history
+
+    def crash(path, history):
+        real(path, history)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine, "write_history", crash)
+    cfg = engine.Config(epochs=2, student_optimizer="adamw", lr_student=1e-3, **base)
+    with pytest.raises(KeyboardInterrupt):
+        engine.train_stage(cfg, "student", ds)
+    monkeypatch.setattr(engine, "write_history", real)
+    sgd = engine.Config(epochs=2, **base)
+    with pytest.raises(RuntimeError, match="trained with adamw, not sgd"):
+        engine.train_stage(sgd, "student", ds)
+    ck = load_checkpoint(cfg.run_dir() / "student_nokd.pt", "student_nokd")
+    assert ck["epoch"] == 1  # the refused resume left the checkpoint alone
+    engine.train_stage(cfg, "student", ds)
+    assert load_checkpoint(cfg.run_dir() / "student_nokd.pt", "student_nokd")["done"]
