@@ -47,6 +47,12 @@ def parse(argv: list[str] | None = None) -> tuple[Config, str]:
         help="optimiser of the SNN student (the teacher and fine-tuning use SGD); AdamW wants "
         "--lr-student near 1e-3 and --wd near 1e-2",
     )
+    p.add_argument(
+        "--crop-pad",
+        type=int,
+        default=d.crop_pad,
+        help="random crops from the image zero-padded by this many pixels (0: flips only)",
+    )
     p.add_argument("--temperature", type=float, default=d.temperature, help="KD temperature T")
     p.add_argument("--kd-alpha", type=float, default=d.kd_alpha, help="KD weight a")
     p.add_argument("--vth", type=float, default=d.vth, help="SNN threshold on the BN output")

@@ -47,6 +47,7 @@ class Config:
     lr_qat: float = 0.005
     wd: float = 5e-4
     wd_student: float | None = None
+    crop_pad: int = 4
     student_optimizer: str = "sgd"
     temperature: float = 4.0
     kd_alpha: float = 0.9
@@ -367,7 +368,7 @@ def _train_epoch(
         idx = perm[step * cfg.batch : (step + 1) * cfg.batch][
             dd.rank * local : (dd.rank + 1) * local
         ]
-        x = _cl(augment(split.x[idx], aug))
+        x = _cl(augment(split.x[idx], aug, cfg.crop_pad))
         y = split.y[idx]
         t_logits = None
         if teacher is not None:

@@ -113,3 +113,19 @@ def test_cifar10_pickle_reader(tmp_path):
             pickle.dump({b"data": data, b"labels": [1, 9]}, f)
     ds = load_pickle_cifar(tmp_path, "cifar10")
     assert ds.classes == 10 and ds.train.x.shape == (10, 3, 32, 32) and len(ds.test.y) == 2
+
+
+def test_augment_without_crop_only_flips():
+    x = (torch.arange(4 * 3 * 32 * 32) % 251).to(torch.uint8).reshape(4, 3, 32, 32)
+    g = torch.Generator().manual_seed(1)
+    flips = 0
+    for _ in range(10):
+        out = augment(x, g, pad=0)
+        for i in range(4):
+            same, flipped = (
+                torch.equal(out[i], x[i].float()),
+                torch.equal(out[i], x[i].flip(2).float()),
+            )
+            assert same or flipped
+            flips += flipped
+    assert 0 < flips < 40
