@@ -62,6 +62,23 @@ def _to_int(t: torch.Tensor, dtype, name: str) -> np.ndarray:
     return a.astype(dtype)
 
 
+# Student settings recorded in a package's manifest, so that a result can be retrained.
+RECIPE_KEYS = (
+    "student_optimizer",
+    "lr_student",
+    "wd",
+    "wd_student",
+    "crop_pad",
+    "temperature",
+    "kd_alpha",
+    "vth",
+    "surrogate_alpha",
+    "warm_start",
+    "batch",
+    "seed",
+)
+
+
 def provenance(ckpt_path: str | Path, ckpt: dict) -> dict:
     """Epochs and last-epoch test accuracy of the teacher, student and QAT stages of a run."""
     if ckpt.get("training"):
@@ -77,6 +94,9 @@ def provenance(ckpt_path: str | Path, ckpt: dict) -> dict:
         h = c.get("history") or []
         out[f"{key}_epochs"] = len(h)
         out[f"{key}_test_acc"] = h[-1]["test_acc"] if h else None
+        if key == "student":
+            cfg = c.get("config") or {}
+            out["student_recipe"] = {k: cfg[k] for k in RECIPE_KEYS if k in cfg}
     h = ckpt.get("history") or []
     out["qat_initial_test_acc"] = ckpt.get("initial_acc")
     out["qat_epochs"] = len(h)

@@ -8,6 +8,7 @@ import torch
 import train.engine as engine
 from train.checkpoint import load_checkpoint
 from train.data import Dataset, Split
+from train.export import provenance
 
 
 def tiny_dataset(n=64):
@@ -81,3 +82,25 @@ def test_resume_with_another_optimizer_is_refused(tmp_path, monkeypatch):
     assert ck["epoch"] == 1  # the refused resume left the checkpoint alone
     engine.train_stage(cfg, "student", ds)
     assert load_checkpoint(cfg.run_dir() / "student_nokd.pt", "student_nokd")["done"]
+
+
+def test_package_provenance_records_the_student_recipe(tmp_path):
+    ds = tiny_dataset()
+    cfg = engine.Config(
+        epochs=1,
+        batch=32,
+        threads=1,
+        runs=str(tmp_path),
+        width=0.125,
+        max_steps=1,
+        crop_pad=0,
+        qat_epochs=1,
+        lr_student=0.02,
+    )
+    for stage in ("teacher", "student", "qat"):
+        engine.train_stage(cfg, stage, ds)
+    qat = cfg.run_dir() / "qat_kd.pt"
+    p = provenance(qat, load_checkpoint(qat))
+    assert p["teacher_epochs"] == p["student_epochs"] == p["qat_epochs"] == 1
+    r = p["student_recipe"]
+    assert r["crop_pad"] == 0 and r["lr_student"] == 0.02 and r["student_optimizer"] == "sgd"
