@@ -86,6 +86,8 @@ def parse(argv: list[str] | None = None) -> tuple[Config, str]:
         help="signed accumulator width the exporter proves",
     )
     a = vars(p.parse_args(argv))
+    if a["crop_pad"] < 0:
+        p.error(f"--crop-pad must be 0 or more, not {a['crop_pad']}")
     stage = a.pop("stage")
     names = {f.name for f in fields(Config)}
     cfg = Config(**{k: v for k, v in a.items() if k in names})

@@ -129,3 +129,13 @@ def test_augment_without_crop_only_flips():
             assert same or flipped
             flips += flipped
     assert 0 < flips < 40
+
+
+def test_cli_refuses_a_negative_crop_pad(capsys):
+    from train.cli import parse
+
+    cfg, stage = parse(["--crop-pad", "0", "--stage", "student"])
+    assert cfg.crop_pad == 0 and stage == "student"
+    with pytest.raises(SystemExit):
+        parse(["--crop-pad", "-1"])
+    assert "--crop-pad must be 0 or more" in capsys.readouterr().err
