@@ -406,7 +406,12 @@ def compile_package(
         pix = n["src"] == ["input"]
         too_wide = (pix and 8 * c > cfg.max_c) or max(c, n["cout"]) > cfg.max_c
         if too_wide or max(h, w) > 1 << cfg.max_side_log2:
-            raise CoreImageError(f"layer {name}: {c}->{n['cout']} channels at {h}x{w} too big")
+            side = 1 << cfg.max_side_log2
+            planes = f"; its 8 bit planes of {c} channels need MaxC >= {8 * c}" if pix else ""
+            raise CoreImageError(
+                f"layer {name}: {c}->{n['cout']} channels at {h}x{w} too big for this core "
+                f"(MaxC {cfg.max_c}, maps up to {side}x{side}{planes})"
+            )
         wt = pkg.weight(name)
         rows = weight_rows(wt, cfg.lanes)
         if len(rows) > cfg.eng_w_rows:

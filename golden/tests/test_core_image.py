@@ -161,7 +161,7 @@ def test_packets_have_headers_and_lengths(package, images) -> None:
 
 
 def test_refuses_what_the_core_cannot_hold(package) -> None:
-    with pytest.raises(CoreImageError, match=r"layer .*too big"):
+    with pytest.raises(CoreImageError, match=r"layer .*too big for this core \(MaxC 16"):
         compile_package(package, CoreConfig(max_c=16))
     with pytest.raises(CoreImageError, match="weight rows"):
         compile_package(package, CoreConfig(max_c=64, w_rows=64, ext_mem=0))
